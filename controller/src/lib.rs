@@ -1,0 +1,1 @@
+//! Controller (work in progress).
