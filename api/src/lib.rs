@@ -22,7 +22,7 @@ pub mod v1beta2;
 
 pub use config::{Config, ConfigError, ConfigErrors};
 pub use duration::GoDuration;
-pub use load::{LoadError, Resources};
+pub use load::{FieldError, LoadError, LoadReport, Resources};
 pub use selector::LabelSelector;
 
 /// The namespace MetalLB (and ferrolb) reads its configuration objects from by default.

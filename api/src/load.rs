@@ -115,23 +115,28 @@ pub enum LoadError {
         expected: &'static str,
     },
     /// The document does not fit its kind's schema.
-    #[error("{kind}/{name}: {field}: {message} ({file}:{line}:{column})")]
-    Field {
-        /// The path.
-        file: String,
-        /// 1-based line in the file.
-        line: u64,
-        /// 1-based column.
-        column: u64,
-        /// The object's kind.
-        kind: String,
-        /// The object's name (`<unnamed>` when missing).
-        name: String,
-        /// Field path inside the object, e.g. `spec.passwordSecret.key`.
-        field: String,
-        /// What is wrong.
-        message: String,
-    },
+    #[error(transparent)]
+    Field(Box<FieldError>),
+}
+
+/// A document that does not fit its kind's schema: `Kind/name: field: message`.
+#[derive(Debug, thiserror::Error)]
+#[error("{kind}/{name}: {field}: {message} ({file}:{line}:{column})")]
+pub struct FieldError {
+    /// The path.
+    pub file: String,
+    /// 1-based line in the file.
+    pub line: u64,
+    /// 1-based column.
+    pub column: u64,
+    /// The object's kind.
+    pub kind: String,
+    /// The object's name (`<unnamed>` when missing).
+    pub name: String,
+    /// Field path inside the object, e.g. `spec.passwordSecret.key`.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
 }
 
 /// What a load produced besides the objects.
@@ -320,7 +325,7 @@ impl DocContext<'_> {
         });
         result.map_err(|e| {
             let (line, column, message) = describe(&e, self.doc.first_line);
-            LoadError::Field {
+            LoadError::Field(Box::new(FieldError {
                 file: self.file.to_owned(),
                 line,
                 column,
@@ -332,7 +337,7 @@ impl DocContext<'_> {
                     path
                 },
                 message,
-            }
+            }))
         })
     }
 
@@ -350,7 +355,7 @@ impl DocContext<'_> {
                     .lines()
                     .position(|l| l.starts_with(key.as_str()))
                     .map_or(self.doc.first_line, |i| self.doc.first_line + i as u64);
-                return Err(LoadError::Field {
+                return Err(LoadError::Field(Box::new(FieldError {
                     file: self.file.to_owned(),
                     line,
                     column: 1,
@@ -360,7 +365,7 @@ impl DocContext<'_> {
                     message: format!(
                         "unknown field `{key}`, expected one of apiVersion, kind, metadata, spec, status"
                     ),
-                });
+                })));
             }
         }
         Ok(map.contains_key("spec"))
@@ -393,10 +398,10 @@ fn describe(err: &serde_saphyr::Error, first_line: u64) -> (u64, u64, String) {
 /// suffix.
 fn strip_location(message: &str) -> &str {
     let mut m = message.strip_prefix("error: ").unwrap_or(message);
-    if let Some(rest) = m.strip_prefix("line ") {
-        if let Some((_, after)) = rest.split_once(": ") {
-            m = after;
-        }
+    if let Some(rest) = m.strip_prefix("line ")
+        && let Some((_, after)) = rest.split_once(": ")
+    {
+        m = after;
     }
     match m.rfind(" at line ") {
         Some(i) => &m[..i],
@@ -523,19 +528,12 @@ spec:
     key: password
 ";
         match load(text) {
-            Err(LoadError::Field {
-                kind,
-                name,
-                field,
-                message,
-                line,
-                ..
-            }) => {
-                assert_eq!(kind, "BGPPeer");
-                assert_eq!(name, "router-1");
-                assert_eq!(field, "spec.passwordSecret.key");
-                assert!(message.contains("unknown field"), "{message}");
-                assert_eq!(line, 11);
+            Err(LoadError::Field(f)) => {
+                assert_eq!(f.kind, "BGPPeer");
+                assert_eq!(f.name, "router-1");
+                assert_eq!(f.field, "spec.passwordSecret.key");
+                assert!(f.message.contains("unknown field"), "{}", f.message);
+                assert_eq!(f.line, 11);
             }
             other => panic!("expected a field error, got {other:?}"),
         }
@@ -545,9 +543,9 @@ spec:
     fn unknown_root_key_of_custom_resource_is_refused() {
         let text = "apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata:\n  name: l2\nspecs: {}\n";
         match load(text) {
-            Err(LoadError::Field { field, line, .. }) => {
-                assert_eq!(field, "specs");
-                assert_eq!(line, 5);
+            Err(LoadError::Field(f)) => {
+                assert_eq!(f.field, "specs");
+                assert_eq!(f.line, 5);
             }
             other => panic!("expected a field error, got {other:?}"),
         }
@@ -557,7 +555,7 @@ spec:
     fn wrong_type_is_a_field_error() {
         let text = "apiVersion: metallb.io/v1beta1\nkind: BGPAdvertisement\nmetadata:\n  name: a\nspec:\n  aggregationLength: many\n";
         match load(text) {
-            Err(LoadError::Field { field, .. }) => assert_eq!(field, "spec.aggregationLength"),
+            Err(LoadError::Field(f)) => assert_eq!(f.field, "spec.aggregationLength"),
             other => panic!("expected a field error, got {other:?}"),
         }
     }

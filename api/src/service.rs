@@ -94,12 +94,10 @@ impl LbService {
             .filter_map(|f| parse_family(f))
             .collect();
         let mut cluster_ips: Vec<String> = spec.cluster_ips.clone().unwrap_or_default();
-        if cluster_ips.is_empty() {
-            if let Some(ip) = &spec.cluster_ip {
-                if !ip.is_empty() {
-                    cluster_ips.push(ip.clone());
-                }
-            }
+        if cluster_ips.is_empty()
+            && let Some(ip) = spec.cluster_ip.as_ref().filter(|ip| !ip.is_empty())
+        {
+            cluster_ips.push(ip.clone());
         }
         let mut cluster_families: Vec<Family> = cluster_ips
             .iter()

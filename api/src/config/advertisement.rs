@@ -358,11 +358,13 @@ fn local_pref_compatible(
     let has_v6 = pool.has_family(Family::V6);
     let v4_differs = a.aggregation_length != b.aggregation_length;
     let v6_differs = a.aggregation_length_v6 != b.aggregation_length_v6;
-    if (!has_v4 && !has_v6)
-        || (v4_differs && !has_v6)
-        || (v6_differs && !has_v4)
-        || (v4_differs && v6_differs)
-    {
+    let announces_other_prefixes = match (has_v4, has_v6) {
+        (false, false) => true,
+        (true, false) => v4_differs,
+        (false, true) => v6_differs,
+        (true, true) => v4_differs && v6_differs,
+    };
+    if announces_other_prefixes {
         return true;
     }
     if !a.peers.is_empty() && !b.peers.is_empty() && !a.peers.iter().any(|p| b.peers.contains(p)) {

@@ -41,15 +41,15 @@ pub(super) fn profiles(
         }
         let s = &obj.spec;
         let mut range = |field: &str, v: Option<u32>, lo: u32, hi: u32| {
-            if let Some(x) = v {
-                if !(lo..=hi).contains(&x) {
-                    errs.push(ConfigError::new(
-                        KIND,
-                        name,
-                        format!("spec.{field}"),
-                        format!("invalid value {x}, must be in {lo}-{hi} range"),
-                    ));
-                }
+            if let Some(x) = v
+                && !(lo..=hi).contains(&x)
+            {
+                errs.push(ConfigError::new(
+                    KIND,
+                    name,
+                    format!("spec.{field}"),
+                    format!("invalid value {x}, must be in {lo}-{hi} range"),
+                ));
             }
             v
         };

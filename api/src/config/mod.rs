@@ -159,18 +159,18 @@ impl Config {
 /// Configuration objects are read only from MetalLB's namespace.
 fn check_namespaces(res: &Resources, opts: &Options, errs: &mut ConfigErrors) {
     let mut check = |kind: &'static str, meta: &ObjectMeta| {
-        if let Some(ns) = meta.namespace.as_deref() {
-            if ns != opts.namespace {
-                errs.push(ConfigError::new(
-                    kind,
-                    meta.name.as_deref().unwrap_or_default(),
-                    "metadata.namespace",
-                    format!(
-                        "is {ns:?}, but configuration objects are only read from the {:?} namespace",
-                        opts.namespace
-                    ),
-                ));
-            }
+        if let Some(ns) = meta.namespace.as_deref()
+            && ns != opts.namespace
+        {
+            errs.push(ConfigError::new(
+                kind,
+                meta.name.as_deref().unwrap_or_default(),
+                "metadata.namespace",
+                format!(
+                    "is {ns:?}, but configuration objects are only read from the {:?} namespace",
+                    opts.namespace
+                ),
+            ));
         }
     };
     res.ip_address_pools

@@ -4,6 +4,10 @@
 //! (`api/v1beta1/*_types.go`). Specs refuse unknown fields: a misspelt key in a
 //! load-balancer configuration is an error, not a silent default.
 
+// `#[kube(printcolumn(name = .., type_ = ..))]` repeats keys by design; clippy's
+// duplicated-attributes lint reads each repeat as a mistake.
+#![allow(clippy::duplicated_attributes)]
+
 mod bfd_profile;
 mod bgp_advertisement;
 mod bgp_peer;
