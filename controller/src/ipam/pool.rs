@@ -181,7 +181,7 @@ fn count(net: &IpNet, avoid_buggy: bool) -> i64 {
         return i64::MAX;
     }
     let mut n = size(net) as i64;
-    if avoid_buggy {
+    if avoid_buggy && matches!(net, IpNet::V4(_)) {
         if net.prefix_len() <= 24 {
             n -= 2 * (1i64 << (24 - net.prefix_len()));
         } else {
