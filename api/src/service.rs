@@ -25,11 +25,48 @@ pub enum IpFamilyPolicy {
     RequireDualStack,
 }
 
+/// `spec.ports[].protocol`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Protocol {
+    /// TCP (the default).
+    #[default]
+    Tcp,
+    /// UDP.
+    Udp,
+    /// SCTP.
+    Sctp,
+    /// Anything else (the API server refuses it; treated as one more protocol).
+    Other,
+}
+
+impl Protocol {
+    /// Parses the API's spelling (`TCP`, `UDP`, `SCTP`).
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "TCP" => Self::Tcp,
+            "UDP" => Self::Udp,
+            "SCTP" => Self::Sctp,
+            _ => Self::Other,
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Tcp => "TCP",
+            Self::Udp => "UDP",
+            Self::Sctp => "SCTP",
+            Self::Other => "OTHER",
+        })
+    }
+}
+
 /// A `(protocol, port)` pair from `spec.ports`.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PortKey {
     /// `TCP`, `UDP` or `SCTP`.
-    pub protocol: String,
+    pub protocol: Protocol,
     /// The service port.
     pub port: i32,
 }
@@ -144,7 +181,7 @@ impl LbService {
                 .iter()
                 .flatten()
                 .map(|p| PortKey {
-                    protocol: p.protocol.clone().unwrap_or_else(|| "TCP".to_owned()),
+                    protocol: p.protocol.as_deref().map_or(Protocol::Tcp, Protocol::parse),
                     port: p.port,
                 })
                 .collect(),
@@ -223,7 +260,7 @@ mod tests {
         assert_eq!(
             v.ports,
             vec![PortKey {
-                protocol: "TCP".into(),
+                protocol: Protocol::Tcp,
                 port: 80
             }]
         );

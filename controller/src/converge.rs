@@ -100,7 +100,7 @@ impl Controller {
     pub fn reconcile(&mut self, svc: &LbService) -> Outcome {
         let key = svc.key();
         let prev_ips = self.alloc.ips_of(&key).to_vec();
-        let prev_key = self.alloc.allocation_key(&key);
+        let prev_share = self.alloc.share_key_of(&key).cloned();
         let mut events = Vec::new();
         let converged = self.converge(svc, &key, &mut events);
         let mut sync = if converged {
@@ -108,7 +108,7 @@ impl Controller {
         } else {
             Sync::Failed
         };
-        if self.alloc.allocation_key(&key) != prev_key {
+        if self.alloc.share_key_of(&key) != prev_share.as_ref() {
             sync = Sync::ReprocessAll;
         }
         let ips = self.alloc.ips_of(&key).to_vec();

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 
 use ferrolb_api::annotations as ann;
 use ferrolb_api::config::Config;
-use ferrolb_api::service::LbService;
+use ferrolb_api::service::{IpFamilyPolicy, LbService};
 use serde::Serialize;
 
 use crate::converge::{Controller, Sync, desired_ips};
@@ -70,11 +70,18 @@ pub fn plan(config: Config, services: &[LbService], lb_class: Option<String>) ->
         relearn(&mut ctl, svc);
     }
     let mut events: Vec<Vec<Event>> = vec![Vec::new(); current.len()];
+    // Reprocessing a converged Service re-assigns what it holds and changes nothing,
+    // so later passes only revisit the Services still waiting for something.
+    let mut settled = vec![false; current.len()];
     for _ in 0..MAX_PASSES {
         let mut again = false;
         for (i, svc) in current.iter_mut().enumerate() {
+            if settled[i] {
+                continue;
+            }
             let out = ctl.reconcile(svc);
             again |= out.sync == Sync::ReprocessAll;
+            settled[i] = out.sync != Sync::Failed && !may_gain_family(svc, out.ips.len());
             for e in out.events {
                 if !events[i].contains(&e) {
                     events[i].push(e);
@@ -116,6 +123,14 @@ pub fn plan(config: Config, services: &[LbService], lb_class: Option<String>) ->
         .map(|(name, counters)| PoolPlan { name, counters })
         .collect();
     Plan { services, pools }
+}
+
+/// A PreferDualStack Service with one address may get its second family when an
+/// address is freed.
+fn may_gain_family(svc: &LbService, held: usize) -> bool {
+    svc.ip_family_policy == IpFamilyPolicy::PreferDualStack
+        && svc.cluster_families.len() == 2
+        && held == 1
 }
 
 /// Takes back a running Service's addresses when the reconcile would keep them,

@@ -12,9 +12,10 @@
 mod free;
 mod pool;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use ferrolb_api::config::{Config, Family, bounds, to_u128};
 use ferrolb_api::service::{IpFamilyPolicy, PortKey};
@@ -95,30 +96,33 @@ pub struct Request<'a> {
 /// One Service's addresses.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Alloc {
-    pool: String,
+    pool: Arc<str>,
     ips: Vec<IpAddr>,
     ports: Vec<PortKey>,
     share: ShareKey,
 }
 
-/// Who uses an address.
+/// Who uses an address. Almost always one Service or a handful of sharers, so small
+/// vectors beat maps here, in time and in memory.
 #[derive(Clone, Debug, Default)]
 struct IpUse {
-    pool: String,
+    pool: Arc<str>,
     cidr: usize,
     share: ShareKey,
-    ports: BTreeMap<PortKey, String>,
-    services: BTreeSet<String>,
+    /// (port, owner) pairs.
+    ports: Vec<(PortKey, Arc<str>)>,
+    services: Vec<Arc<str>>,
 }
 
 /// Allocation state for every pool and Service.
 #[derive(Clone, Debug, Default)]
 pub struct Allocator {
-    pools: BTreeMap<String, PoolState>,
+    pools: BTreeMap<Arc<str>, PoolState>,
     /// (family, first address) -> (last address, pool, CIDR index): finds the pool of
     /// an address in O(log n); pools never overlap (validation guarantees it).
-    index: BTreeMap<(Family, u128), (u128, String, usize)>,
-    allocated: BTreeMap<String, Alloc>,
+    index: BTreeMap<(Family, u128), (u128, Arc<str>, usize)>,
+    /// Service keys are shared (`Arc<str>`) between this map and the per-address use.
+    allocated: BTreeMap<Arc<str>, Alloc>,
     ips: BTreeMap<IpAddr, IpUse>,
 }
 
@@ -140,7 +144,7 @@ impl Allocator {
         self.pools = cfg
             .pools
             .values()
-            .map(|p| (p.name.clone(), PoolState::new(p)))
+            .map(|p| (Arc::from(p.name.as_str()), PoolState::new(p)))
             .collect();
         self.index.clear();
         for (name, p) in &self.pools {
@@ -153,12 +157,12 @@ impl Allocator {
         self.ips.clear();
         let mut lost = Vec::new();
         for (key, mut alloc) in old {
-            match self.pool_for(&alloc.ips) {
+            match self.pool_arc(&alloc.ips) {
                 Some(pool) => {
                     alloc.pool = pool;
-                    self.record(&key, alloc);
+                    self.record(key, alloc);
                 }
-                None => lost.push(key),
+                None => lost.push(key.to_string()),
             }
         }
         lost
@@ -166,7 +170,11 @@ impl Allocator {
 
     /// The pool holding all of `ips` (each allocatable there), if any.
     pub fn pool_for(&self, ips: &[IpAddr]) -> Option<String> {
-        let mut found: Option<&str> = None;
+        self.pool_arc(ips).map(|p| p.to_string())
+    }
+
+    fn pool_arc(&self, ips: &[IpAddr]) -> Option<Arc<str>> {
+        let mut found: Option<&Arc<str>> = None;
         for ip in ips {
             let (pool, _) = self.locate(*ip)?;
             match found {
@@ -175,10 +183,10 @@ impl Allocator {
                 Some(_) => return None,
             }
         }
-        found.map(str::to_owned)
+        found.cloned()
     }
 
-    fn locate(&self, ip: IpAddr) -> Option<(&str, usize)> {
+    fn locate(&self, ip: IpAddr) -> Option<(&Arc<str>, usize)> {
         let family = Family::of(ip);
         let v = to_u128(ip);
         let (&(f, _), (hi, pool, i)) = self.index.range(..=(family, v)).next_back()?;
@@ -186,14 +194,12 @@ impl Allocator {
             return None;
         }
         let state = &self.pools[pool];
-        state.cidrs[*i]
-            .free_allocatable(v)
-            .then_some((pool.as_str(), *i))
+        state.cidrs[*i].free_allocatable(v).then_some((pool, *i))
     }
 
     /// The pool a Service's addresses came from.
     pub fn pool_of(&self, key: &str) -> Option<&str> {
-        self.allocated.get(key).map(|a| a.pool.as_str())
+        self.allocated.get(key).map(|a| &*a.pool)
     }
 
     /// A Service's addresses.
@@ -201,12 +207,10 @@ impl Allocator {
         self.allocated.get(key).map_or(&[], |a| a.ips.as_slice())
     }
 
-    /// MetalLB's allocation key (backend key followed by sharing key).
-    pub fn allocation_key(&self, key: &str) -> String {
-        self.allocated
-            .get(key)
-            .map(|a| format!("{}{}", a.share.backend, a.share.sharing))
-            .unwrap_or_default()
+    /// The share key a Service holds its addresses under (MetalLB's "allocation
+    /// key"); a change means other Services may now share, or no longer.
+    pub fn share_key_of(&self, key: &str) -> Option<&ShareKey> {
+        self.allocated.get(key).map(|a| &a.share)
     }
 
     /// Counters of a pool (zero for an unknown pool).
@@ -219,7 +223,7 @@ impl Allocator {
 
     /// Names of the pools.
     pub fn pool_names(&self) -> impl Iterator<Item = &str> {
-        self.pools.keys().map(String::as_str)
+        self.pools.keys().map(|k| &**k)
     }
 
     /// Number of Services holding addresses.
@@ -246,8 +250,8 @@ impl Allocator {
         let others: Vec<&str> = usage
             .services
             .iter()
-            .filter(|s| s.as_str() != req.key)
-            .map(String::as_str)
+            .filter(|s| &***s != req.key)
+            .map(|s| &**s)
             .collect();
         if !others.is_empty() {
             let ex = &usage.share;
@@ -277,8 +281,8 @@ impl Allocator {
             }
         }
         for port in req.ports {
-            if let Some(owner) = usage.ports.get(port)
-                && owner != req.key
+            if let Some((_, owner)) = usage.ports.iter().find(|(p, _)| p == port)
+                && &**owner != req.key
             {
                 return Err(format!(
                     "port {}/{} is already in use on \"{ip}\"",
@@ -292,8 +296,20 @@ impl Allocator {
     /// MetalLB's `Assign`: give `req` exactly `ips`, if the configuration and the
     /// current users allow it. Idempotent for the same Service.
     pub fn assign(&mut self, req: &Request<'_>, ips: &[IpAddr]) -> Result<(), String> {
+        // Fast path for the common re-assign of what the Service already holds.
+        if let Some(a) = self.allocated.get(req.key)
+            && a.ips == ips
+            && a.ports == req.ports
+            && a.share == req.share
+        {
+            return if self.compatible(&a.pool, req) {
+                Ok(())
+            } else {
+                Err(format!("pool {} not compatible for ip assignment", a.pool))
+            };
+        }
         let pool = self
-            .pool_for(ips)
+            .pool_arc(ips)
             .ok_or_else(|| format!("{} is not allowed in config", fmt_ips(ips)))?;
         if !self.compatible(&pool, req) {
             return Err(format!("pool {pool} not compatible for ip assignment"));
@@ -307,9 +323,13 @@ impl Allocator {
         for ip in ips {
             self.check_sharing(req, *ip)?;
         }
+        let key: Arc<str> = match self.allocated.get_key_value(req.key) {
+            Some((k, _)) => k.clone(),
+            None => Arc::from(req.key),
+        };
         self.unassign(req.key);
         self.record(
-            req.key,
+            key,
             Alloc {
                 pool,
                 ips: ips.to_vec(),
@@ -320,10 +340,10 @@ impl Allocator {
         Ok(())
     }
 
-    fn record(&mut self, key: &str, alloc: Alloc) {
+    fn record(&mut self, key: Arc<str>, alloc: Alloc) {
         for ip in &alloc.ips {
             let (pool, cidr) = match self.locate(*ip) {
-                Some((p, c)) => (p.to_owned(), c),
+                Some((p, c)) => (p.clone(), c),
                 None => continue, // unreachable: callers checked pool_for
             };
             let state = self.pools.get_mut(&pool).expect("located pool exists");
@@ -334,12 +354,12 @@ impl Allocator {
                 usage.cidr = cidr;
                 usage.share = alloc.share.clone();
             }
-            usage.services.insert(key.to_owned());
+            usage.services.push(key.clone());
             for p in &alloc.ports {
-                usage.ports.insert(p.clone(), key.to_owned());
+                usage.ports.push((*p, key.clone()));
             }
         }
-        self.allocated.insert(key.to_owned(), alloc);
+        self.allocated.insert(key, alloc);
     }
 
     /// Releases a Service's addresses.
@@ -351,8 +371,8 @@ impl Allocator {
             let Some(usage) = self.ips.get_mut(ip) else {
                 continue;
             };
-            usage.services.remove(key);
-            usage.ports.retain(|_, owner| owner != key);
+            usage.services.retain(|s| &**s != key);
+            usage.ports.retain(|(_, owner)| &**owner != key);
             if usage.services.is_empty() {
                 let usage = self.ips.remove(ip).expect("present");
                 if let Some(state) = self.pools.get_mut(&usage.pool) {
@@ -392,7 +412,7 @@ impl Allocator {
                     continue;
                 }
                 if let Some((p, c)) = self.locate(*ip)
-                    && p == pool
+                    && &**p == pool
                     && better((c, to_u128(*ip)), best)
                 {
                     best = Some((c, to_u128(*ip)));
@@ -551,7 +571,7 @@ impl Allocator {
     pub fn allocations(&self) -> impl Iterator<Item = (&str, &str, &[IpAddr])> {
         self.allocated
             .iter()
-            .map(|(k, a)| (k.as_str(), a.pool.as_str(), a.ips.as_slice()))
+            .map(|(k, a)| (&**k, &*a.pool, a.ips.as_slice()))
     }
 }
 

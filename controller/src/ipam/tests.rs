@@ -1,6 +1,7 @@
 use super::*;
 use ferrolb_api::config::Options;
 use ferrolb_api::load::{LoadReport, Resources};
+use ferrolb_api::service::Protocol;
 
 fn cfg(yaml: &str) -> Config {
     let mut r = Resources::default();
@@ -60,11 +61,11 @@ fn unassign_returns_the_address_once_the_last_sharer_leaves() {
     a.set_pools(&cfg(TWO_POOLS));
     let labels = BTreeMap::new();
     let ports = [PortKey {
-        protocol: "TCP".into(),
+        protocol: Protocol::Tcp,
         port: 80,
     }];
     let ports2 = [PortKey {
-        protocol: "TCP".into(),
+        protocol: Protocol::Tcp,
         port: 81,
     }];
     let req = |key, ports| Request {

@@ -3,7 +3,7 @@
 
 use ferrolb_api::config::{Config, Family, Options};
 use ferrolb_api::load::{LoadReport, Resources};
-use ferrolb_api::service::{IpFamilyPolicy, LbService, PortKey};
+use ferrolb_api::service::{IpFamilyPolicy, LbService, PortKey, Protocol};
 
 /// A validated configuration from YAML documents.
 pub fn config(yaml: &str) -> Config {
@@ -37,7 +37,7 @@ pub fn svc(name: &str) -> LbService {
 /// A TCP port.
 pub fn tcp(port: i32) -> PortKey {
     PortKey {
-        protocol: "TCP".into(),
+        protocol: Protocol::Tcp,
         port,
     }
 }
@@ -45,7 +45,7 @@ pub fn tcp(port: i32) -> PortKey {
 /// A UDP port.
 pub fn udp(port: i32) -> PortKey {
     PortKey {
-        protocol: "UDP".into(),
+        protocol: Protocol::Udp,
         port,
     }
 }
