@@ -1,0 +1,9 @@
+//! The ferrolb speaker: decides, on every node, which load-balancer addresses this node
+//! announces, and announces them.
+//!
+//! Every core here is a synchronous state machine: time comes in as a value
+//! ([`time::Instant`]), randomness from a seeded generator handed in, and effects go out
+//! through the caller. The Linux driver and the simulator run the same code.
+
+pub mod election;
+pub mod time;
