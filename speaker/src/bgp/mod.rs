@@ -5,3 +5,4 @@
 //! carries the NOTIFICATION code and subcode RFC 4271 / RFC 7606 prescribe.
 
 pub mod message;
+pub mod session;
