@@ -226,15 +226,29 @@ impl Resources {
             None => ("", api_version.as_str()),
         };
         if group == "metallb.io" {
-            let has_spec = ctx.check_root_keys()?;
-            // Go's `spec,omitempty`: every kind but IPAddressPool may omit its spec.
-            // Appending keeps every line number of the original text.
+            let spec = ctx.check_root_keys()?;
+            // Go's `spec,omitempty`: every kind but IPAddressPool may omit its spec or
+            // leave it empty (`spec:`). Appending or rewriting one line keeps every line
+            // number of the original text.
             let padded_text;
             let padded_doc;
-            let ctx = if has_spec || kind == "IPAddressPool" {
+            let ctx = if spec == Spec::Present || kind == "IPAddressPool" {
                 ctx
             } else {
-                padded_text = format!("{}\nspec: {{}}\n", doc.text.trim_end());
+                padded_text = if spec == Spec::Null {
+                    doc.text
+                        .split_inclusive('\n')
+                        .map(|l| {
+                            if l.starts_with("spec:") {
+                                "spec: {}\n"
+                            } else {
+                                l
+                            }
+                        })
+                        .collect()
+                } else {
+                    format!("{}\nspec: {{}}\n", doc.text.trim_end())
+                };
                 padded_doc = Document {
                     text: &padded_text,
                     first_line: doc.first_line,
@@ -307,6 +321,14 @@ fn fold_string_data(secret: &mut Secret) {
     }
 }
 
+/// Whether a custom resource document has a `spec`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Spec {
+    Present,
+    Absent,
+    Null,
+}
+
 struct DocContext<'a> {
     file: &'a str,
     doc: &'a Document<'a>,
@@ -342,10 +364,10 @@ impl DocContext<'_> {
     }
 
     /// Refuses unknown top-level keys; tells whether `spec` is present.
-    fn check_root_keys(&self) -> Result<bool, LoadError> {
+    fn check_root_keys(&self) -> Result<Spec, LoadError> {
         let root: serde_json::Value = serde_saphyr::from_str(self.doc.text).unwrap_or_default();
         let Some(map) = root.as_object() else {
-            return Ok(true);
+            return Ok(Spec::Present);
         };
         {
             if let Some(key) = map.keys().find(|k| !CR_ROOT_KEYS.contains(&k.as_str())) {
@@ -368,7 +390,11 @@ impl DocContext<'_> {
                 })));
             }
         }
-        Ok(map.contains_key("spec"))
+        Ok(match map.get("spec") {
+            None => Spec::Absent,
+            Some(serde_json::Value::Null) => Spec::Null,
+            Some(_) => Spec::Present,
+        })
     }
 
     fn skipped(&self, api_version: &str) -> Skipped {
@@ -549,6 +575,21 @@ spec:
             }
             other => panic!("expected a field error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn missing_or_empty_spec_is_an_empty_spec() {
+        for text in [
+            "apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata:\n  name: a\n",
+            "apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata:\n  name: a\nspec:\n",
+            "apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata:\n  name: a\nspec: # all pools\n",
+        ] {
+            let (r, _) = load(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            assert_eq!(r.l2_advertisements[0].spec, Default::default());
+        }
+        let pool =
+            "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: a\nspec:\n";
+        assert!(load(pool).is_err(), "IPAddressPool's spec is required");
     }
 
     #[test]

@@ -45,6 +45,8 @@ pub struct Endpoint {
     pub ready: Option<bool>,
     /// `conditions.serving`.
     pub serving: Option<bool>,
+    /// The endpoint's addresses (BGP only counts endpoints that have some).
+    pub addresses: Vec<IpAddr>,
 }
 
 impl Endpoint {

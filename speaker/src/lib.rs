@@ -5,6 +5,7 @@
 //! ([`time::Instant`]), randomness from a seeded generator handed in, and effects go out
 //! through the caller. The Linux driver and the simulator run the same code.
 
+pub mod announce;
 pub mod bgp;
 pub mod election;
 pub mod time;

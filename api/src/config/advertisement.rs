@@ -343,8 +343,8 @@ fn check_aggregation(
 
 /// MetalLB's `BGPAdvertisementsHaveCompatibleLocalPref`: two advertisements of one pool
 /// may differ in LOCAL_PREF only if they announce different prefixes (aggregation), to
-/// disjoint peers, or from disjoint nodes.
-fn local_pref_compatible(
+/// disjoint peers, or from disjoint nodes (`a_nodes`, `b_nodes`: the nodes each selects).
+pub fn local_pref_compatible(
     a: &BgpAdvertisement,
     a_nodes: &BTreeSet<String>,
     b: &BgpAdvertisement,

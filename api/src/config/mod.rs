@@ -20,7 +20,7 @@ use k8s_openapi::api::core::v1::{Namespace, Node, Secret};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 pub use address::{AddressError, Family, bounds, from_u128, is_buggy, parse_entry, size, to_u128};
-pub use advertisement::{BgpAdvertisement, L2Advertisement, PreferredNode};
+pub use advertisement::{BgpAdvertisement, L2Advertisement, PreferredNode, local_pref_compatible};
 pub use bfd::BfdProfile;
 pub use community::{Community, CommunityError};
 pub use error::{ConfigError, ConfigErrors};
@@ -148,6 +148,14 @@ impl Config {
                 }
             }
         }
+    }
+
+    /// The pool holding every address of `ips` (pools never overlap). With
+    /// `avoidBuggyIPs`, `.0` / `.255` addresses belong to no pool.
+    pub fn pool_for(&self, ips: &[std::net::IpAddr]) -> Option<&Pool> {
+        let first = ips.first()?;
+        let pool = self.pools.values().find(|p| p.contains(*first))?;
+        ips.iter().all(|ip| pool.contains(*ip)).then_some(pool)
     }
 
     /// Names of the pools, in name order.

@@ -60,6 +60,12 @@ pub struct ServiceAllocation {
 }
 
 impl Pool {
+    /// Whether `ip` is one of the pool's allocatable addresses.
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        !(self.avoid_buggy_ips && super::address::is_buggy(ip))
+            && self.cidrs.iter().any(|c| c.contains(&ip))
+    }
+
     /// Whether the pool has addresses of `family`.
     pub fn has_family(&self, family: Family) -> bool {
         self.entries.iter().any(|e| e.family == family)

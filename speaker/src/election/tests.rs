@@ -41,6 +41,7 @@ fn ep(node: &str, ready: Option<bool>, serving: Option<bool>) -> Endpoint {
         node: Some(node.into()),
         ready,
         serving,
+        addresses: vec!["10.244.0.5".parse().unwrap()],
     }
 }
 
