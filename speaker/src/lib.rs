@@ -6,6 +6,7 @@
 //! through the caller. The Linux driver and the simulator run the same code.
 
 pub mod announce;
+pub mod bfd;
 pub mod bgp;
 pub mod election;
 pub mod time;
