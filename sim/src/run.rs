@@ -1,0 +1,320 @@
+//! Runs a plan for one seed and gathers what a person (or a test) wants to know:
+//! per-flow and per-address outcomes, the timeline of faults and announcements,
+//! expectation results and the trace fingerprint.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use crate::fate::Loss;
+use crate::frame::Mac;
+use crate::neigh::NudState;
+use crate::scenario::Plan;
+use crate::time::{Duration, Instant};
+use crate::trace::TraceRecord;
+use crate::traffic::{FlowStats, analyse};
+use crate::world::{FlowSpec, Marker, NeighEvent, ProbeRecord, World};
+
+#[derive(Clone, Debug)]
+pub struct FlowOutcome {
+    pub spec: FlowSpec,
+    pub client: String,
+    pub stats: FlowStats,
+    pub probes: Vec<ProbeRecord>,
+    /// The client's neighbour entry for the flow's destination, change by change.
+    pub neighbour: Vec<NeighEvent>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AddressOutcome {
+    pub address: IpAddr,
+    pub flows: usize,
+    pub max_outage: Duration,
+    pub lost: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CheckResult {
+    pub what: String,
+    pub ok: bool,
+    pub actual: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct RunOutcome {
+    pub name: String,
+    pub description: Option<String>,
+    pub seed: u64,
+    pub duration: Duration,
+    pub hosts: Vec<(String, Vec<Mac>)>,
+    pub links: Vec<String>,
+    pub flows: Vec<FlowOutcome>,
+    pub addresses: Vec<AddressOutcome>,
+    pub markers: Vec<Marker>,
+    pub checks: Vec<CheckResult>,
+    pub trace_hash: u64,
+    pub events: u64,
+}
+
+impl RunOutcome {
+    pub fn passed(&self) -> bool {
+        self.checks.iter().all(|c| c.ok)
+    }
+    pub fn failures(&self) -> impl Iterator<Item = &CheckResult> {
+        self.checks.iter().filter(|c| !c.ok)
+    }
+    /// The worst outage over all flows (the sweep's figure of merit).
+    pub fn max_outage(&self) -> Duration {
+        self.flows
+            .iter()
+            .map(|f| f.stats.max_outage)
+            .max()
+            .unwrap_or(Duration::ZERO)
+    }
+    pub fn host_name(&self, id: u32) -> &str {
+        self.hosts.get(id as usize).map_or("?", |h| h.0.as_str())
+    }
+    /// A loss reason in words, with names resolved.
+    pub fn loss_text(&self, loss: Loss) -> String {
+        let link = |l: u32| self.links.get(l as usize).map_or("?", String::as_str);
+        match loss {
+            Loss::Flooded => "flooded as unknown unicast; no host has that MAC".into(),
+            Loss::WrongMac { host } => format!(
+                "delivered to {} with another MAC (stale FDB)",
+                self.host_name(host)
+            ),
+            Loss::LinkRandom { link: l } => format!("random loss on {}", link(l)),
+            Loss::LinkBurst { link: l } => format!("burst loss on {}", link(l)),
+            Loss::LinkDown { link: l } => format!("link {} down", link(l)),
+            Loss::Partition { to } => format!("partition (blocked at {})", self.host_name(to)),
+            Loss::NotOwner { host } => format!(
+                "delivered to {}, which does not own the address",
+                self.host_name(host)
+            ),
+            Loss::Neigh { host, reason } => format!("{}: {}", self.host_name(host), reason.name()),
+            Loss::NicDown { host } => {
+                format!("{}: interface without carrier", self.host_name(host))
+            }
+            Loss::NoRoute { host } => format!("{}: no route", self.host_name(host)),
+            Loss::HostDown { host } => format!("{} is powered off", self.host_name(host)),
+            Loss::Unresolved { host } => format!(
+                "{}: still waiting for neighbour resolution at the end",
+                self.host_name(host)
+            ),
+            Loss::Late => "reply later than the flow's timeout".into(),
+            Loss::Unexplained => "no reply (cause not recorded)".into(),
+        }
+    }
+}
+
+/// Runs `plan` with its own seed or `seed`. Returns the outcome and, if
+/// `record_trace`, every trace record.
+pub fn run(plan: &Plan, seed: Option<u64>, record_trace: bool) -> (RunOutcome, Vec<TraceRecord>) {
+    let seed = seed.unwrap_or(plan.seed);
+    let mut world = crate::scenario::build(plan, seed, record_trace);
+    let end = Instant::ZERO + plan.duration;
+    world.run_until(end);
+    world.finish();
+    let records = world.take_trace_records();
+    (outcome(plan, seed, &world, end), records)
+}
+
+/// Builds the outcome of a finished world.
+pub fn outcome(plan: &Plan, seed: u64, world: &World, end: Instant) -> RunOutcome {
+    let flows: Vec<FlowOutcome> = world
+        .flows()
+        .map(|(spec, probes)| FlowOutcome {
+            spec: spec.clone(),
+            client: world.host_name(spec.host).to_string(),
+            stats: analyse(spec, probes, end),
+            probes: probes.to_vec(),
+            neighbour: world
+                .neigh_log()
+                .iter()
+                .filter(|e| e.host == spec.host && e.ip == spec.dst.ip())
+                .copied()
+                .collect(),
+        })
+        .collect();
+    let mut by_addr: BTreeMap<IpAddr, AddressOutcome> = BTreeMap::new();
+    for f in &flows {
+        let a = by_addr
+            .entry(f.spec.dst.ip())
+            .or_insert_with(|| AddressOutcome {
+                address: f.spec.dst.ip(),
+                flows: 0,
+                max_outage: Duration::ZERO,
+                lost: 0,
+            });
+        a.flows += 1;
+        a.max_outage = a.max_outage.max(f.stats.max_outage);
+        a.lost += f.stats.lost;
+    }
+    let mut out = RunOutcome {
+        name: plan.name.clone(),
+        description: plan.description.clone(),
+        seed,
+        duration: plan.duration,
+        hosts: world
+            .hosts()
+            .iter()
+            .map(|h| {
+                (
+                    h.name.clone(),
+                    h.interfaces().iter().map(|i| i.mac).collect(),
+                )
+            })
+            .collect(),
+        links: (0..plan.links.len() as u32)
+            .map(|l| world.link_name(l).to_string())
+            .collect(),
+        flows,
+        addresses: by_addr.into_values().collect(),
+        markers: world.markers().to_vec(),
+        checks: vec![],
+        trace_hash: world.trace_hash(),
+        events: world.events_processed(),
+    };
+    out.checks = evaluate(plan, &out, world.neigh_log());
+    out
+}
+
+fn within(v: u64, b: &crate::scenario::plan::CountBounds) -> bool {
+    b.min.is_none_or(|m| v >= m) && b.max.is_none_or(|m| v <= m)
+}
+
+fn bounds_text(b: &crate::scenario::plan::CountBounds) -> String {
+    match (b.min, b.max) {
+        (Some(lo), Some(hi)) => format!("in [{lo}, {hi}]"),
+        (Some(lo), None) => format!(">= {lo}"),
+        (None, Some(hi)) => format!("<= {hi}"),
+        (None, None) => "any".into(),
+    }
+}
+
+fn evaluate(plan: &Plan, out: &RunOutcome, log: &[NeighEvent]) -> Vec<CheckResult> {
+    let mut res = vec![];
+    let mut push =
+        |what: String, ok: bool, actual: String| res.push(CheckResult { what, ok, actual });
+    for c in &plan.checks.flows {
+        let f = &out.flows[c.flow];
+        let name = &f.spec.name;
+        let st = &f.stats;
+        if let Some(m) = c.max_outage {
+            push(
+                format!("flow {name}: max outage <= {m}"),
+                st.max_outage <= m,
+                st.max_outage.to_string(),
+            );
+        }
+        if let Some(m) = c.min_outage {
+            push(
+                format!("flow {name}: max outage >= {m}"),
+                st.max_outage >= m,
+                st.max_outage.to_string(),
+            );
+        }
+        if let Some(b) = &c.lost {
+            push(
+                format!("flow {name}: lost {}", bounds_text(b)),
+                within(st.lost, b),
+                st.lost.to_string(),
+            );
+        }
+        if let Some(b) = &c.mac_changes {
+            push(
+                format!("flow {name}: MAC changes {}", bounds_text(b)),
+                within(st.mac_changes, b),
+                st.mac_changes.to_string(),
+            );
+        }
+        for (kind, b) in &c.lost_by {
+            let n: u64 = st
+                .losses
+                .iter()
+                .filter(|(l, _)| l.kind() == kind)
+                .map(|(_, n)| n)
+                .sum();
+            push(
+                format!("flow {name}: lost by {kind} {}", bounds_text(b)),
+                within(n, b),
+                n.to_string(),
+            );
+        }
+        let last = st.final_segment();
+        if let Some(h) = c.ends_on {
+            let want = &plan.hosts[h].name;
+            let got = last.map_or_else(
+                || "nobody".to_string(),
+                |s| out.host_name(s.responder).to_string(),
+            );
+            push(format!("flow {name}: ends on {want}"), &got == want, got);
+        }
+        if let Some(m) = c.ends_on_mac {
+            let got = last.map(|s| s.mac);
+            push(
+                format!("flow {name}: ends on MAC {m}"),
+                got == Some(m),
+                got.map_or_else(|| "none".into(), |m| m.to_string()),
+            );
+        }
+    }
+    for c in &plan.checks.addresses {
+        let a = out.addresses.iter().find(|a| a.address == c.address);
+        let (outage, lost) = a.map_or((Duration::ZERO, 0), |a| (a.max_outage, a.lost));
+        if let Some(m) = c.max_outage {
+            push(
+                format!("address {}: max outage <= {m}", c.address),
+                outage <= m,
+                outage.to_string(),
+            );
+        }
+        if let Some(m) = c.min_outage {
+            push(
+                format!("address {}: max outage >= {m}", c.address),
+                outage >= m,
+                outage.to_string(),
+            );
+        }
+        if let Some(b) = &c.lost {
+            push(
+                format!("address {}: lost {}", c.address, bounds_text(b)),
+                within(lost, b),
+                lost.to_string(),
+            );
+        }
+    }
+    for c in &plan.checks.neighbours {
+        let host = c.host as u32;
+        let last = log
+            .iter()
+            .rfind(|e| e.host == host && e.ip == c.address && e.at <= c.at);
+        let state = last.and_then(|e| e.state);
+        let mac = last.and_then(|e| e.mac);
+        let actual = format!(
+            "{} {}",
+            state.map_or("none", NudState::name),
+            mac.map_or_else(|| "-".to_string(), |m| m.to_string())
+        );
+        let who = &plan.hosts[c.host].name;
+        if let Some(want) = c.state {
+            push(
+                format!(
+                    "{who}: neighbour {} at {} is {}",
+                    c.address,
+                    c.at,
+                    want.map_or("none", NudState::name)
+                ),
+                state == want,
+                actual.clone(),
+            );
+        }
+        if let Some(m) = c.mac {
+            push(
+                format!("{who}: neighbour {} at {} has MAC {m}", c.address, c.at),
+                mac == Some(m),
+                actual.clone(),
+            );
+        }
+    }
+    res
+}
