@@ -9,4 +9,5 @@ pub mod announce;
 pub mod bfd;
 pub mod bgp;
 pub mod election;
+pub mod layer2;
 pub mod time;
