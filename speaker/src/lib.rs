@@ -10,4 +10,5 @@ pub mod bfd;
 pub mod bgp;
 pub mod election;
 pub mod layer2;
+pub mod sys;
 pub mod time;

@@ -52,8 +52,10 @@ impl Lab {
     /// A namespace joined to ours by a veth pair on subnet `10.213.0.<4 * slot>/30`.
     fn new(tag: &str, slot: u8) -> Self {
         let id = std::process::id() % 100_000;
-        let ns = format!("flb-{tag}-{id}");
-        let veth = format!("flb{tag}{id}");
+        // Unique per test (slot) and per run (pid); interface names stay under 16 bytes.
+        let short = &tag[..tag.len().min(3)];
+        let ns = format!("flb-{tag}{slot}-{id}");
+        let veth = format!("flb{short}{slot}{id}");
         let (ours, theirs) = addrs(slot);
         let lab = Self {
             ns: ns.clone(),
@@ -270,6 +272,22 @@ struct Driver {
     start: WallInstant,
     stream: Option<(u64, TcpStream)>,
     peer: SocketAddr,
+    /// TCP MD5 key (RFC 2385), set on the socket before connecting.
+    md5: Option<Vec<u8>>,
+}
+
+/// Connects with an optional TCP MD5 key, as the Linux driver will.
+fn connect(peer: SocketAddr, md5: Option<&[u8]>) -> std::io::Result<TcpStream> {
+    let sock = socket2::Socket::new(
+        socket2::Domain::for_address(peer),
+        socket2::Type::STREAM,
+        None,
+    )?;
+    if let Some(key) = md5 {
+        ferrolb_speaker::sys::md5::set_tcp_md5sig(std::os::fd::AsFd::as_fd(&sock), peer, key)?;
+    }
+    sock.connect_timeout(&peer.into(), Duration::from_secs(2))?;
+    Ok(sock.into())
 }
 
 impl Driver {
@@ -285,16 +303,14 @@ impl Driver {
             self.session.handle_timeout(now);
             while let Some(o) = self.session.poll_output() {
                 match o {
-                    Output::Connect(c) => {
-                        match TcpStream::connect_timeout(&self.peer, Duration::from_secs(2)) {
-                            Ok(s) => {
-                                s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
-                                self.stream = Some((c, s));
-                                self.session.handle_connected(self.now(), c);
-                            }
-                            Err(_) => self.session.handle_closed(self.now(), c),
+                    Output::Connect(c) => match connect(self.peer, self.md5.as_deref()) {
+                        Ok(s) => {
+                            s.set_read_timeout(Some(Duration::from_millis(20))).unwrap();
+                            self.stream = Some((c, s));
+                            self.session.handle_connected(self.now(), c);
                         }
-                    }
+                        Err(_) => self.session.handle_closed(self.now(), c),
+                    },
                     Output::Send(c, bytes) => {
                         if let Some((sc, s)) = &mut self.stream
                             && *sc == c
@@ -357,6 +373,20 @@ fn routes() -> BTreeMap<IpNet, Route> {
 
 /// A session from us (AS 64512) to the lab's router (AS 65000), established.
 fn establish(lab: &Lab) -> Driver {
+    let mut d = driver(lab, None);
+    assert!(
+        d.run_until(Duration::from_secs(30), |s| s.state() == State::Established),
+        "no session with the router"
+    );
+    assert_eq!(
+        d.session.negotiated().unwrap().hold_time,
+        Duration::from_secs(9)
+    );
+    d
+}
+
+/// A started session from us to the lab's router.
+fn driver(lab: &Lab, md5: Option<&[u8]>) -> Driver {
     let mut cfg = SessionConfig::new(64512, PeerAs::Fixed(65000), lab.ours);
     cfg.hold_time = Duration::from_secs(9);
     cfg.next_hop_v4 = Some(lab.ours);
@@ -366,17 +396,10 @@ fn establish(lab: &Lab) -> Driver {
         start: WallInstant::now(),
         stream: None,
         peer: SocketAddr::new(lab.theirs.into(), 179),
+        md5: md5.map(<[u8]>::to_vec),
     };
     d.session.set_routes(routes());
     d.session.start(d.now());
-    assert!(
-        d.run_until(Duration::from_secs(30), |s| s.state() == State::Established),
-        "no session with the router"
-    );
-    assert_eq!(
-        d.session.negotiated().unwrap().hold_time,
-        Duration::from_secs(9)
-    );
     d
 }
 
@@ -468,6 +491,39 @@ fn frr_accepts_our_session_routes_communities_and_withdrawals() {
     hold_timer_fires_and_session_recovers(&mut d, &lab, 1);
     d.session.stop("test over");
     d.run_until(Duration::from_millis(200), |_| false);
+}
+
+#[test]
+#[ignore = "needs root and FRR; CI runs it with --ignored"]
+fn frr_session_with_tcp_md5_and_a_wrong_key_fails() {
+    let lab = Lab::frr(3, "");
+    let conf = format!(
+        "router bgp 65000\n bgp router-id {t}\n no bgp ebgp-requires-policy\n neighbor {o} remote-as 64512\n neighbor {o} passive\n neighbor {o} password s3cret-key\n",
+        t = lab.theirs,
+        o = lab.ours
+    );
+    let path = format!("/etc/frr/{}/bgp.conf", lab.ns);
+    std::fs::write(&path, conf).unwrap();
+    run(&["vtysh", "-N", &lab.ns, "-f", &path]);
+    let mut wrong = driver(&lab, Some(b"not-the-key"));
+    assert!(
+        !wrong.run_until(Duration::from_secs(4), |s| s.state() == State::Established),
+        "a wrong MD5 key must not get a session"
+    );
+    drop(wrong);
+    let mut none = driver(&lab, None);
+    assert!(
+        !none.run_until(Duration::from_secs(3), |s| s.state() == State::Established),
+        "no MD5 key must not get a session"
+    );
+    drop(none);
+    let mut right = driver(&lab, Some(b"s3cret-key"));
+    assert!(
+        right.run_until(Duration::from_secs(30), |s| s.state() == State::Established),
+        "the right MD5 key must get a session"
+    );
+    right.session.stop("test over");
+    right.run_until(Duration::from_millis(200), |_| false);
 }
 
 #[test]
