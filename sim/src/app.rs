@@ -155,6 +155,11 @@ pub trait HostIo {
     /// without configuring it on an interface, so the kernel does not answer ARP/ND for
     /// it — the application does.
     fn set_claimed(&mut self, addr: IpAddr, claimed: bool);
+    /// Adds (`present`) or removes an address on an interface, as `ip addr add/del`
+    /// does (keepalived, kube-vip): the kernel then accepts it *and answers ARP/ND for
+    /// it itself*. Such addresses survive the application (a killed keepalived leaves
+    /// its VIP behind) but not a reboot.
+    fn set_interface_address(&mut self, iface: IfIndex, addr: IpAddr, prefix: u8, present: bool);
     /// This application's own random stream.
     fn rng(&mut self) -> &mut SimRng;
     /// A line for the run's report and trace ("took 198.51.100.200").

@@ -43,6 +43,11 @@ pub enum Effect {
         probe: Probe,
         loss: Loss,
     },
+    /// An application claimed or released an address (the host now accepts it or not).
+    Claim {
+        ip: IpAddr,
+        claimed: bool,
+    },
     Neigh {
         nic: IfIndex,
         ip: IpAddr,
@@ -80,6 +85,8 @@ pub struct Host {
     params: NeighParams,
     rng: RngTree,
     ifaces: Vec<IfaceInfo>,
+    /// The configured addresses (what a reboot restores).
+    base_addrs: Vec<Vec<(IpAddr, u8)>>,
     nics: Vec<Nic>,
     claimed: BTreeSet<IpAddr>,
     factories: Vec<AppFactory>,
@@ -110,6 +117,7 @@ enum AppsState {
 }
 
 enum Action {
+    IfAddr(IfIndex, IpAddr, u8, bool),
     Listen(u16),
     Connect(ConnId, SocketAddr, SocketAddr),
     SendStream(ConnId, Vec<u8>),
@@ -147,6 +155,10 @@ impl HostIo for AppIo<'_> {
     }
     fn listen(&mut self, port: u16) {
         self.actions.push(Action::Listen(port));
+    }
+    fn set_interface_address(&mut self, iface: IfIndex, addr: IpAddr, prefix: u8, present: bool) {
+        self.actions
+            .push(Action::IfAddr(iface, addr, prefix, present));
     }
     fn connect(&mut self, conn: ConnId, from: SocketAddr, to: SocketAddr) {
         self.actions.push(Action::Connect(conn, from, to));
@@ -192,12 +204,14 @@ impl Host {
                 up: true,
             })
             .collect();
+        let base_addrs = ifaces.iter().map(|i| i.addrs.clone()).collect();
         let mut h = Self {
             id,
             name: name.to_string(),
             params,
             rng,
             ifaces,
+            base_addrs,
             nics: vec![],
             claimed: BTreeSet::new(),
             factories,
@@ -283,6 +297,9 @@ impl Host {
         self.boots += 1;
         self.nics = self.fresh_nics(now);
         self.claimed.clear();
+        for (i, base) in self.base_addrs.iter().enumerate() {
+            self.ifaces[i].addrs = base.clone();
+        }
         self.tcp = TcpStack::new(
             self.rng
                 .stream(&format!("host:{}:tcp:boot{}", self.name, self.boots)),
@@ -371,11 +388,21 @@ impl Host {
     }
 
     /// Power off: everything volatile is gone; frames to this host are lost.
-    pub fn power_off(&mut self) {
+    /// Returns the addresses that were claimed or added at run time (and are not
+    /// accepted any more).
+    pub fn power_off(&mut self) -> Vec<IpAddr> {
         self.powered = false;
         self.apps.clear();
         self.apps_state = AppsState::Dead;
-        self.claimed.clear();
+        let mut gone: BTreeSet<IpAddr> = std::mem::take(&mut self.claimed);
+        for (i, base) in self.base_addrs.iter().enumerate() {
+            for (a, _) in &self.ifaces[i].addrs {
+                if !base.iter().any(|(b, _)| b == a) {
+                    gone.insert(*a);
+                }
+            }
+        }
+        gone.into_iter().collect()
     }
 
     /// The earliest time the kernel's timers need to run.
@@ -486,6 +513,21 @@ impl Host {
                 Action::Bind(port) => {
                     self.apps[i].ports.insert(port);
                 }
+                Action::IfAddr(nic, ip, prefix, present) => {
+                    let was = self.accepts(ip);
+                    if let Some(info) = self.ifaces.get_mut(nic) {
+                        if present {
+                            if !info.addrs.iter().any(|(a, _)| *a == ip) {
+                                info.addrs.push((ip, prefix));
+                            }
+                        } else {
+                            info.addrs.retain(|(a, _)| *a != ip);
+                        }
+                    }
+                    if self.accepts(ip) != was {
+                        fx.push(Effect::Claim { ip, claimed: !was });
+                    }
+                }
                 Action::Listen(port) => self.tcp.listen(i, port),
                 Action::Connect(conn, from, to) => {
                     let mut out = vec![];
@@ -507,10 +549,14 @@ impl Host {
                     at: self.clock.true_time(at).max(now),
                 }),
                 Action::Claim(ip, yes) => {
+                    let was = self.accepts(ip);
                     if yes {
                         self.claimed.insert(ip);
                     } else {
                         self.claimed.remove(&ip);
+                    }
+                    if self.accepts(ip) != was {
+                        fx.push(Effect::Claim { ip, claimed: !was });
                     }
                 }
                 Action::Note(t) => fx.push(Effect::Note(t)),

@@ -14,6 +14,7 @@ pub mod frame;
 pub mod host;
 pub mod link;
 pub mod neigh;
+pub mod pcap;
 pub mod probe;
 pub mod report;
 pub mod rng;

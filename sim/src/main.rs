@@ -43,6 +43,9 @@ enum Command {
         /// Draw the timeline picture.
         #[arg(long, value_name = "OUT.svg")]
         timeline: Option<PathBuf>,
+        /// Write every delivered frame as a pcap file (Wireshark, tcpdump -r).
+        #[arg(long, value_name = "OUT.pcap")]
+        pcap: Option<PathBuf>,
         /// Report wall time and the simulated/wall ratio.
         #[arg(long)]
         timing: bool,
@@ -73,6 +76,9 @@ enum Command {
         /// Simulated time, e.g. 60s.
         #[arg(long, default_value = "60s")]
         duration: String,
+        /// Link jitter, e.g. 10us (spreads events over distinct instants).
+        #[arg(long, default_value = "0s")]
+        jitter: String,
         /// Also time a sweep of this many seeds of the same topology.
         #[arg(long)]
         sweep: Option<u64>,
@@ -92,8 +98,16 @@ fn main() -> Result<()> {
             seed,
             trace,
             timeline,
+            pcap,
             timing,
-        } => cmd_run(&file, seed, trace.as_deref(), timeline.as_deref(), timing),
+        } => cmd_run(
+            &file,
+            seed,
+            trace.as_deref(),
+            timeline.as_deref(),
+            pcap.as_deref(),
+            timing,
+        ),
         Command::Sweep {
             files,
             seeds,
@@ -105,9 +119,10 @@ fn main() -> Result<()> {
             flows,
             rate,
             duration,
+            jitter,
             sweep,
             jobs,
-        } => cmd_bench(hosts, flows, rate, &duration, sweep, jobs),
+        } => cmd_bench(hosts, flows, rate, &duration, &jitter, sweep, jobs),
     }
 }
 
@@ -116,11 +131,17 @@ fn cmd_run(
     seed: Option<u64>,
     trace: Option<&Path>,
     timeline: Option<&Path>,
+    pcap: Option<&Path>,
     timing: bool,
 ) -> Result<()> {
     let plan = scenario::load(file)?;
     let wall = WallClock::now();
-    let (outcome, records) = run::run(&plan, seed, trace.is_some());
+    let opts = run::RunOptions {
+        trace: trace.is_some(),
+        capture: pcap.is_some(),
+    };
+    let (outcome, recording) = run::run_with(&plan, seed, opts);
+    let records = recording.trace;
     let elapsed = wall.elapsed().as_secs_f64();
     print!("{}", report::render(&outcome, true));
     if timing {
@@ -134,6 +155,15 @@ fn cmd_run(
         }
         std::fs::write(path, out).with_context(|| format!("writing {}", path.display()))?;
         println!("trace: {} records in {}", records.len(), path.display());
+    }
+    if let Some(path) = pcap {
+        std::fs::write(path, ferrolb_sim::pcap::encode(&recording.frames))
+            .with_context(|| format!("writing {}", path.display()))?;
+        println!(
+            "pcap: {} frames in {}",
+            recording.frames.len(),
+            path.display()
+        );
     }
     if let Some(path) = timeline {
         std::fs::write(path, svg::render(&outcome))
@@ -265,15 +295,18 @@ fn cmd_bench(
     flows: usize,
     rate: f64,
     duration: &str,
+    jitter: &str,
     sweep: Option<u64>,
     jobs: Option<usize>,
 ) -> Result<()> {
     let duration = Duration::parse(duration).map_err(anyhow::Error::msg)?;
+    let jitter = Duration::parse(jitter).map_err(anyhow::Error::msg)?;
     let shape = Shape {
         hosts,
         flows,
         rate,
         duration,
+        jitter,
     };
     let text = synthetic::scenario_text(shape, 1);
     let plan = scenario::parse("bench", &text)?;

@@ -121,6 +121,28 @@ pub fn render(o: &RunOutcome, fingerprint: bool) -> String {
                 "  {}: {} flow(s), max outage {}, lost {}",
                 a.address, a.flows, a.max_outage, a.lost
             );
+            if !a.owners.is_empty() {
+                let steps: Vec<String> = a
+                    .owners
+                    .iter()
+                    .take(MAX_LINES)
+                    .map(|(at, hosts)| {
+                        let names: Vec<&str> = hosts.iter().map(|h| o.host_name(*h)).collect();
+                        let who = if names.is_empty() {
+                            "nobody".to_string()
+                        } else {
+                            names.join("+")
+                        };
+                        format!("{at} {who}")
+                    })
+                    .collect();
+                let split = if a.max_owners > 1 {
+                    format!("  (up to {} at once: split brain)", a.max_owners)
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(s, "    owners: {}{split}", steps.join(", "));
+            }
         }
     }
     if !o.checks.is_empty() {

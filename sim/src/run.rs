@@ -8,6 +8,7 @@ use std::net::IpAddr;
 use crate::fate::Loss;
 use crate::frame::Mac;
 use crate::neigh::NudState;
+use crate::pcap::CapturedFrame;
 use crate::scenario::Plan;
 use crate::time::{Duration, Instant};
 use crate::trace::TraceRecord;
@@ -30,6 +31,10 @@ pub struct AddressOutcome {
     pub flows: usize,
     pub max_outage: Duration,
     pub lost: u64,
+    /// The set of hosts accepting the address, after each change.
+    pub owners: Vec<(Instant, Vec<u32>)>,
+    /// Most hosts that accepted it at the same time (2+ is split brain).
+    pub max_owners: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,16 +111,49 @@ impl RunOutcome {
     }
 }
 
+/// What to record besides the outcome.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Every event as a trace record (for `--trace`).
+    pub trace: bool,
+    /// Every delivered frame (for `--pcap`).
+    pub capture: bool,
+}
+
+/// Recordings a run was asked for.
+#[derive(Clone, Debug, Default)]
+pub struct Recording {
+    pub trace: Vec<TraceRecord>,
+    pub frames: Vec<CapturedFrame>,
+}
+
 /// Runs `plan` with its own seed or `seed`. Returns the outcome and, if
 /// `record_trace`, every trace record.
 pub fn run(plan: &Plan, seed: Option<u64>, record_trace: bool) -> (RunOutcome, Vec<TraceRecord>) {
+    let (o, r) = run_with(
+        plan,
+        seed,
+        RunOptions {
+            trace: record_trace,
+            capture: false,
+        },
+    );
+    (o, r.trace)
+}
+
+/// [`run`] with every recording option.
+pub fn run_with(plan: &Plan, seed: Option<u64>, opts: RunOptions) -> (RunOutcome, Recording) {
     let seed = seed.unwrap_or(plan.seed);
-    let mut world = crate::scenario::build(plan, seed, record_trace);
+    let mut world = crate::scenario::build(plan, seed, opts.trace);
+    world.capture_frames(opts.capture);
     let end = Instant::ZERO + plan.duration;
     world.run_until(end);
     world.finish();
-    let records = world.take_trace_records();
-    (outcome(plan, seed, &world, end), records)
+    let rec = Recording {
+        trace: world.take_trace_records(),
+        frames: world.take_captured_frames(),
+    };
+    (outcome(plan, seed, &world, end), rec)
 }
 
 /// Builds the outcome of a finished world.
@@ -136,18 +174,37 @@ pub fn outcome(plan: &Plan, seed: u64, world: &World, end: Instant) -> RunOutcom
         })
         .collect();
     let mut by_addr: BTreeMap<IpAddr, AddressOutcome> = BTreeMap::new();
+    let blank = |address: IpAddr| AddressOutcome {
+        address,
+        flows: 0,
+        max_outage: Duration::ZERO,
+        lost: 0,
+        owners: vec![],
+        max_owners: 0,
+    };
     for f in &flows {
         let a = by_addr
             .entry(f.spec.dst.ip())
-            .or_insert_with(|| AddressOutcome {
-                address: f.spec.dst.ip(),
-                flows: 0,
-                max_outage: Duration::ZERO,
-                lost: 0,
-            });
+            .or_insert_with(|| blank(f.spec.dst.ip()));
         a.flows += 1;
         a.max_outage = a.max_outage.max(f.stats.max_outage);
         a.lost += f.stats.lost;
+    }
+    let mut sets: BTreeMap<IpAddr, std::collections::BTreeSet<u32>> = BTreeMap::new();
+    for e in world.owner_log() {
+        let set = sets.entry(e.ip).or_default();
+        if e.owned {
+            set.insert(e.host);
+        } else {
+            set.remove(&e.host);
+        }
+        let now: Vec<u32> = set.iter().copied().collect();
+        let a = by_addr.entry(e.ip).or_insert_with(|| blank(e.ip));
+        a.max_owners = a.max_owners.max(now.len());
+        match a.owners.last_mut() {
+            Some((at, owners)) if *at == e.at => *owners = now,
+            _ => a.owners.push((e.at, now)),
+        }
     }
     let mut out = RunOutcome {
         name: plan.name.clone(),
@@ -280,6 +337,14 @@ fn evaluate(plan: &Plan, out: &RunOutcome, log: &[NeighEvent]) -> Vec<CheckResul
                 format!("address {}: lost {}", c.address, bounds_text(b)),
                 within(lost, b),
                 lost.to_string(),
+            );
+        }
+        if let Some(m) = c.max_owners {
+            let got = a.map_or(0, |a| a.max_owners);
+            push(
+                format!("address {}: at most {m} owner(s) at a time", c.address),
+                got <= m,
+                got.to_string(),
             );
         }
     }

@@ -29,7 +29,11 @@ pub enum GarpKind {
 /// One step of a script.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ScriptAction {
+    /// Claim the address and answer ARP/ND for it from user space (MetalLB-style).
     Own(IpAddr),
+    /// Configure the address on the interface, so the kernel answers for it
+    /// (keepalived-style).
+    OwnOnInterface(IpAddr),
     Release(IpAddr),
     Garp {
         addr: IpAddr,
@@ -77,6 +81,8 @@ pub struct ScriptedApp {
     script: Vec<(Instant, ScriptAction)>,
     next: usize,
     owned: BTreeSet<IpAddr>,
+    /// Addresses this application put on an interface.
+    on_iface: BTreeSet<IpAddr>,
     /// Remaining repetitions of bursts, in the order they were started.
     pending: Vec<Pending>,
 }
@@ -89,6 +95,7 @@ impl ScriptedApp {
             script,
             next: 0,
             owned: BTreeSet::new(),
+            on_iface: BTreeSet::new(),
             pending: vec![],
         }
     }
@@ -132,10 +139,24 @@ impl ScriptedApp {
                     io.annotate(&format!("owns {addr}"));
                 }
             }
+            ScriptAction::OwnOnInterface(addr) => {
+                if let Some((iface, prefix)) = iface_prefix_for(io, addr)
+                    && self.on_iface.insert(addr)
+                {
+                    io.set_interface_address(iface, addr, prefix, true);
+                    io.annotate(&format!("adds {addr}/{prefix} to its interface"));
+                }
+            }
             ScriptAction::Release(addr) => {
                 if self.owned.remove(&addr) {
                     io.set_claimed(addr, false);
                     io.annotate(&format!("released {addr}"));
+                }
+                if self.on_iface.remove(&addr)
+                    && let Some((iface, prefix)) = iface_prefix_for(io, addr)
+                {
+                    io.set_interface_address(iface, addr, prefix, false);
+                    io.annotate(&format!("removes {addr} from its interface"));
                 }
             }
             ScriptAction::Garp {
@@ -310,6 +331,16 @@ impl ScriptedApp {
     }
 }
 
+/// The interface whose subnet holds `addr`, and that subnet's prefix length.
+fn iface_prefix_for(io: &dyn HostIo, addr: IpAddr) -> Option<(IfIndex, u8)> {
+    io.interfaces().iter().find_map(|i| {
+        i.addrs
+            .iter()
+            .find(|(a, p)| *a != addr && crate::app::same_subnet(*a, addr, *p))
+            .map(|(_, p)| (i.index, *p))
+    })
+}
+
 fn iface_for(io: &dyn HostIo, addr: IpAddr) -> Option<(IfIndex, Mac)> {
     let ifs = io.interfaces();
     ifs.iter()
@@ -325,6 +356,7 @@ impl HostApp for ScriptedApp {
                 // A (re)started process owns nothing and skips what it missed.
                 let now = io.now();
                 self.owned.clear();
+                self.on_iface.clear();
                 self.pending.clear();
                 self.next = self.script.partition_point(|(t, _)| *t < now);
                 self.run_due(io);
@@ -368,6 +400,20 @@ mod tests {
         fn connect(&mut self, _: crate::app::ConnId, _: SocketAddr, _: SocketAddr) {}
         fn send_stream(&mut self, _: crate::app::ConnId, _: &[u8]) {}
         fn close(&mut self, _: crate::app::ConnId) {}
+        fn set_interface_address(
+            &mut self,
+            iface: IfIndex,
+            addr: IpAddr,
+            prefix: u8,
+            present: bool,
+        ) {
+            let a = &mut self.ifaces[iface].addrs;
+            if present {
+                a.push((addr, prefix));
+            } else {
+                a.retain(|(x, _)| *x != addr);
+            }
+        }
         fn wake_at(&mut self, at: Instant) {
             self.wakes.push(at);
         }
@@ -549,6 +595,26 @@ mod tests {
             }
             other => panic!("expected NA, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn own_on_interface_configures_the_address_and_leaves_arp_to_the_kernel() {
+        let script = vec![
+            (secs(0), ScriptAction::OwnOnInterface(vip())),
+            (secs(1), ScriptAction::Release(vip())),
+        ];
+        let mut app = ScriptedApp::new(ScriptedConfig::default(), script);
+        let mut io = io();
+        app.handle(&mut io, AppInput::Start);
+        assert!(
+            io.ifaces[0].addrs.contains(&(vip(), 24)),
+            "{:?}",
+            io.ifaces[0].addrs
+        );
+        assert!(io.claimed.is_empty(), "not a user-space claim");
+        io.now = secs(1);
+        app.handle(&mut io, AppInput::Timer);
+        assert!(!io.ifaces[0].addrs.iter().any(|(a, _)| *a == vip()));
     }
 
     #[test]

@@ -23,6 +23,7 @@ const LEFT: f64 = 190.0;
 const RIGHT: f64 = 30.0;
 const ROW: f64 = 80.0;
 const STRIP: f64 = 13.0;
+const OWNER_ROW: f64 = 44.0;
 const BAND: f64 = 24.0;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -73,14 +74,25 @@ pub fn render(o: &RunOutcome) -> String {
     // Colours for hosts that answered anything, in order of first appearance.
     let mut colours: BTreeMap<u32, &str> = BTreeMap::new();
     let mut order: Vec<u32> = vec![];
-    for f in &o.flows {
-        for s in &f.stats.segments {
-            if let std::collections::btree_map::Entry::Vacant(e) = colours.entry(s.responder) {
-                e.insert(HOST_COLOURS[order.len() % HOST_COLOURS.len()]);
-                order.push(s.responder);
-            }
+    let responders = o
+        .flows
+        .iter()
+        .flat_map(|f| f.stats.segments.iter().map(|s| s.responder));
+    let owners = o
+        .addresses
+        .iter()
+        .flat_map(|a| a.owners.iter().flat_map(|(_, hs)| hs.iter().copied()));
+    for h in responders.chain(owners) {
+        if let std::collections::btree_map::Entry::Vacant(e) = colours.entry(h) {
+            e.insert(HOST_COLOURS[order.len() % HOST_COLOURS.len()]);
+            order.push(h);
         }
     }
+    let owned: Vec<&crate::run::AddressOutcome> = o
+        .addresses
+        .iter()
+        .filter(|a| !a.owners.is_empty())
+        .collect();
 
     // Marker labels are stacked in lanes so they never overlap.
     let mut lanes: Vec<f64> = vec![];
@@ -99,7 +111,7 @@ pub fn render(o: &RunOutcome) -> String {
     let title_h = 58.0;
     let marker_h = 16.0 * lanes.len() as f64 + 8.0;
     let top = title_h + marker_h;
-    let rows_h = ROW * o.flows.len() as f64;
+    let rows_h = ROW * o.flows.len() as f64 + OWNER_ROW * owned.len() as f64;
     let height = top + rows_h + 70.0;
 
     let mut s = String::new();
@@ -120,7 +132,7 @@ pub fn render(o: &RunOutcome) -> String {
     let mut lx = WIDTH - RIGHT;
     let mut legend: Vec<(String, &str)> = order
         .iter()
-        .map(|h| (format!("answered by {}", o.host_name(*h)), colours[h]))
+        .map(|h| (o.host_name(*h).to_string(), colours[h]))
         .collect();
     legend.push(("lost".into(), LOST));
     for (label, colour) in legend.iter().rev() {
@@ -161,6 +173,10 @@ pub fn render(o: &RunOutcome) -> String {
     for (i, f) in o.flows.iter().enumerate() {
         let y = top + ROW * i as f64 + 20.0;
         flow_row(&mut s, o, f, y, &colours, &x, end);
+    }
+    for (i, a) in owned.iter().enumerate() {
+        let y = top + ROW * o.flows.len() as f64 + OWNER_ROW * i as f64 + 12.0;
+        owner_row(&mut s, o, a, y, &colours, &x, end);
     }
 
     // Markers on top of the bands.
@@ -302,6 +318,66 @@ fn flow_row(
             y + BAND + STRIP + 17.0,
             esc(&label)
         );
+    }
+}
+
+/// Who accepted the address over time: one colour per owner, split lanes when two
+/// hosts hold it at once (split brain), empty when nobody does.
+fn owner_row(
+    s: &mut String,
+    o: &RunOutcome,
+    a: &crate::run::AddressOutcome,
+    y: f64,
+    colours: &BTreeMap<u32, &str>,
+    x: &dyn Fn(Instant) -> f64,
+    end: Instant,
+) {
+    let _ = writeln!(
+        s,
+        r##"<text x="16" y="{:.1}" font-weight="bold">owners</text><text x="16" y="{:.1}" fill="#555" font-size="11">{}</text>"##,
+        y + 10.0,
+        y + 24.0,
+        a.address
+    );
+    let _ = writeln!(
+        s,
+        r##"<rect x="{LEFT}" y="{y:.1}" width="{:.1}" height="{STRIP}" fill="#f6f6f6"/>"##,
+        x(end) - LEFT
+    );
+    for (i, (at, hosts)) in a.owners.iter().enumerate() {
+        let to = a.owners.get(i + 1).map_or(end, |n| n.0);
+        let (x0, x1) = (x(*at), x(to));
+        if hosts.is_empty() || x1 <= x0 {
+            continue;
+        }
+        let lane = STRIP / hosts.len() as f64;
+        let names: Vec<&str> = hosts.iter().map(|h| o.host_name(*h)).collect();
+        for (k, h) in hosts.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                r#"<rect x="{x0:.2}" y="{:.2}" width="{:.2}" height="{lane:.2}" fill="{}"><title>{} – {}: {}</title></rect>"#,
+                y + lane * k as f64,
+                x1 - x0,
+                colours.get(h).copied().unwrap_or("#999"),
+                at,
+                to,
+                esc(&names.join(" + "))
+            );
+        }
+        let label = if hosts.len() > 1 {
+            format!("{} (split brain)", names.join(" + "))
+        } else {
+            names.join("")
+        };
+        if x1 - x0 > 7.0 * label.len() as f64 + 6.0 {
+            let _ = writeln!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" font-size="9.5" fill="#fff">{}</text>"##,
+                x0 + 3.0,
+                y + 10.0,
+                esc(&label)
+            );
+        }
     }
 }
 

@@ -13,6 +13,8 @@ pub struct Shape {
     pub flows: usize,
     pub rate: f64,
     pub duration: Duration,
+    /// Link jitter: spreads events over distinct instants (real networks do).
+    pub jitter: Duration,
 }
 
 /// Scenario text for `shape`: the first third of the hosts (at least one) are
@@ -36,7 +38,11 @@ pub fn scenario_text(shape: Shape, seed: u64) -> String {
     }
     let _ = writeln!(s, "  links:");
     for h in 0..hosts {
-        let _ = writeln!(s, "    - {{ a: h{h}, b: sw }}");
+        let _ = writeln!(
+            s,
+            "    - {{ a: h{h}, b: sw, jitter: {}ns }}",
+            shape.jitter.as_nanos()
+        );
     }
     let _ = writeln!(s, "traffic:\n  flows:");
     for f in 0..shape.flows {
@@ -72,6 +78,7 @@ mod tests {
             flows: 9,
             rate: 10.0,
             duration: Duration::from_secs(3),
+            jitter: Duration::from_micros(5),
         };
         let plan = crate::scenario::parse("synthetic", &scenario_text(shape, 1)).unwrap();
         assert_eq!(plan.flows.len(), 9);

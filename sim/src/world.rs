@@ -16,6 +16,7 @@ use crate::frame::{self, Mac};
 use crate::host::{Effect, Host};
 use crate::link::{Direction, Link, LinkLoss, LinkProps};
 use crate::neigh::NudState;
+use crate::pcap::CapturedFrame;
 use crate::probe::Probe;
 use crate::rng::RngTree;
 use crate::switch::{FdbEvent, Forwarding, Switch};
@@ -178,6 +179,15 @@ enum Event {
     },
 }
 
+/// A host started or stopped accepting an address (claimed by one of its applications).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OwnerEvent {
+    pub at: Instant,
+    pub host: HostId,
+    pub ip: IpAddr,
+    pub owned: bool,
+}
+
 /// Something worth drawing on a timeline: a fault or an announcement.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Marker {
@@ -198,8 +208,10 @@ pub struct World {
     actions: Vec<(Instant, WorldAction, String)>,
     partitions: BTreeMap<String, Vec<Block>>,
     neigh_log: Vec<NeighEvent>,
+    owner_log: Vec<OwnerEvent>,
     markers: Vec<Marker>,
     trace: Trace,
+    capture: Option<Vec<CapturedFrame>>,
     fx: Vec<Effect>,
     ports_buf: Vec<usize>,
     started: bool,
@@ -220,8 +232,10 @@ impl World {
             actions: vec![],
             partitions: BTreeMap::new(),
             neigh_log: vec![],
+            owner_log: vec![],
             markers: vec![],
             trace: Trace::new(record_trace),
+            capture: None,
             fx: vec![],
             ports_buf: vec![],
             started: false,
@@ -335,6 +349,9 @@ impl World {
     pub fn neigh_log(&self) -> &[NeighEvent] {
         &self.neigh_log
     }
+    pub fn owner_log(&self) -> &[OwnerEvent] {
+        &self.owner_log
+    }
     pub fn markers(&self) -> &[Marker] {
         &self.markers
     }
@@ -343,6 +360,13 @@ impl World {
     }
     pub fn events_processed(&self) -> u64 {
         self.queue.events_processed()
+    }
+    /// Keep a copy of every delivered frame (for a pcap file).
+    pub fn capture_frames(&mut self, on: bool) {
+        self.capture = on.then(Vec::new);
+    }
+    pub fn take_captured_frames(&mut self) -> Vec<CapturedFrame> {
+        self.capture.take().unwrap_or_default()
     }
     pub fn take_trace_records(&mut self) -> Vec<TraceRecord> {
         self.trace.take_records()
@@ -520,6 +544,26 @@ impl World {
                         mac,
                     });
                 }
+                Effect::Claim { ip, claimed } => {
+                    self.trace.event(
+                        now,
+                        "claim",
+                        &[u64::from(host), u64::from(claimed)],
+                        ip.to_string().as_bytes(),
+                        || {
+                            (
+                                self.hosts[host as usize].name.clone(),
+                                format!("{} {ip}", if claimed { "claims" } else { "releases" }),
+                            )
+                        },
+                    );
+                    self.owner_log.push(OwnerEvent {
+                        at: now,
+                        host,
+                        ip,
+                        owned: claimed,
+                    });
+                }
                 Effect::Note(text) => {
                     let text = format!("{}: {text}", self.hosts[host as usize].name);
                     tracing::debug!(at = %now, "{text}");
@@ -639,6 +683,13 @@ impl World {
             return;
         }
         let to = slot.ends[1 - dir as usize];
+        if let Some(c) = &mut self.capture {
+            c.push(CapturedFrame {
+                t_ns: now.as_nanos(),
+                link,
+                frame: frame.to_vec(),
+            });
+        }
         self.trace.event(
             now,
             "rx",
@@ -752,7 +803,14 @@ impl World {
                 self.partitions.remove(&name);
             }
             WorldAction::Crash { host } => {
-                self.hosts[host as usize].power_off();
+                for ip in self.hosts[host as usize].power_off() {
+                    self.owner_log.push(OwnerEvent {
+                        at: now,
+                        host,
+                        ip,
+                        owned: false,
+                    });
+                }
                 self.boots[host as usize] = self.boots[host as usize].wrapping_add(1);
                 for (link, _) in self.host_links[host as usize].clone().into_iter().flatten() {
                     self.set_link_up(now, link, false);

@@ -132,3 +132,25 @@ fn garp_lost_outage_spans_the_23_to_53_second_band_across_seeds() {
         "seeds should spread the outage: {outages:?}"
     );
 }
+
+#[test]
+fn split_brain_is_reported_as_two_concurrent_owners() {
+    let plan = scenario::load(&scenario_dir().join("split-brain.yaml")).unwrap();
+    let (o, _) = run::run(&plan, None, false);
+    let a = &o.addresses[0];
+    assert_eq!(a.max_owners, 2);
+    assert!(report::render(&o, false).contains("split brain"));
+    let plan = scenario::load(&scenario_dir().join("garp-received.yaml")).unwrap();
+    let (o, _) = run::run(&plan, None, false);
+    assert_eq!(o.addresses[0].max_owners, 1);
+    let names: Vec<Vec<&str>> = o.addresses[0]
+        .owners
+        .iter()
+        .map(|(_, hosts)| hosts.iter().map(|h| o.host_name(*h)).collect())
+        .collect();
+    assert_eq!(
+        names,
+        vec![vec!["n1"], vec![], vec!["n2"]],
+        "n1, nobody after the crash, then n2"
+    );
+}

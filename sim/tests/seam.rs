@@ -251,7 +251,20 @@ fn session_world(speaker_log: &Log, router_log: &Log) -> World {
 fn a_stream_session_connects_and_exchanges_messages() {
     let (s, r): (Log, Log) = (Rc::default(), Rc::default());
     let mut w = session_world(&s, &r);
+    w.capture_frames(true);
     w.run_until(Instant::ZERO + Duration::from_millis(3500));
+    let frames = w.take_captured_frames();
+    let tcp = frames
+        .iter()
+        .filter(|f| f.frame.len() > 34 && f.frame[12..14] == [0x08, 0x00] && f.frame[23] == 6)
+        .count();
+    assert!(
+        tcp >= 2 * 10,
+        "handshake, data and ACKs on both links: {tcp}"
+    );
+    if let Ok(path) = std::env::var("FERROLB_SIM_PCAP_OUT") {
+        std::fs::write(path, ferrolb_sim::pcap::encode(&frames)).unwrap();
+    }
     let s = s.borrow();
     let r = r.borrow();
     assert!(s[0].contains("Connected"), "{s:?}");

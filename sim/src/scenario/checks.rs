@@ -15,6 +15,7 @@ pub(super) fn checks(
     host_idx: &BTreeMap<&str, usize>,
     flows: &[FlowPlan],
     flow_idx: &BTreeMap<&str, usize>,
+    owned: &[std::net::IpAddr],
 ) -> Checks {
     let mut c = Checks::default();
     let host = |ctx: &mut Ctx, path: String, name: &str| -> Option<usize> {
@@ -90,14 +91,18 @@ pub(super) fn checks(
         let Ok(ip) = parse_ip(&a.address).map_err(|e| ctx.err(format!("{p}.address"), e)) else {
             continue;
         };
-        if !flows.iter().any(|f| f.dst.ip() == ip) {
-            ctx.err(format!("{p}.address"), format!("no flow sends to {ip}"));
+        if !flows.iter().any(|f| f.dst.ip() == ip) && !owned.contains(&ip) {
+            ctx.err(
+                format!("{p}.address"),
+                format!("no flow sends to {ip} and no host owns it"),
+            );
         }
         c.addresses.push(AddressCheck {
             address: ip,
             max_outage: a.max_outage.map(|d| d.0),
             min_outage: a.min_outage.map(|d| d.0),
             lost: bounds(ctx, format!("{p}.lost"), &a.lost),
+            max_owners: a.max_owners,
         });
     }
     for (i, n) in file.expect.neighbours.iter().enumerate() {

@@ -91,6 +91,7 @@ pub struct AddressCheck {
     pub max_outage: Option<Duration>,
     pub min_outage: Option<Duration>,
     pub lost: Option<CountBounds>,
+    pub max_owners: Option<usize>,
 }
 
 #[derive(Clone, Debug)]
@@ -657,7 +658,15 @@ pub fn plan(file: &ScenarioFile, default_name: &str) -> Result<Plan, Vec<Problem
     let actions = super::timeline::timeline(
         &mut ctx, file, end, &mut hosts, &host_idx, &mut links, &link_idx,
     );
-    let checks = super::checks::checks(&mut ctx, file, end, &host_idx, &flows, &flow_idx);
+    let owned: Vec<IpAddr> = hosts
+        .iter()
+        .flat_map(|h| h.script.iter())
+        .filter_map(|(_, a)| match a {
+            ScriptAction::Own(ip) | ScriptAction::OwnOnInterface(ip) => Some(*ip),
+            _ => None,
+        })
+        .collect();
+    let checks = super::checks::checks(&mut ctx, file, end, &host_idx, &flows, &flow_idx, &owned);
 
     if !ctx.problems.is_empty() {
         return Err(ctx.problems);

@@ -302,6 +302,9 @@ pub struct FlowSpecFile {
 pub struct AddressAction {
     pub host: String,
     pub address: String,
+    /// `own` only: put the address on the interface so the kernel answers ARP/ND
+    /// (keepalived, kube-vip) instead of answering from user space (MetalLB).
+    pub on_interface: Option<bool>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -415,6 +418,8 @@ pub struct AddressExpect {
     pub max_outage: Option<Dur>,
     pub min_outage: Option<Dur>,
     pub lost: Option<Bounds>,
+    /// Most hosts that may accept the address at the same time.
+    pub max_owners: Option<usize>,
 }
 
 #[derive(Debug, Deserialize)]

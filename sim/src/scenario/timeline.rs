@@ -131,9 +131,20 @@ pub(super) fn timeline(
             if let Some(h) = host_of(ctx, format!("{tp}.own.host"), &a.host)
                 && let Some(ip) = addr_on(ctx, format!("{tp}.own.address"), h, &a.address)
             {
-                hosts[h].script.push((at, ScriptAction::Own(ip)));
+                let step = if a.on_interface.unwrap_or(false) {
+                    ScriptAction::OwnOnInterface(ip)
+                } else {
+                    ScriptAction::Own(ip)
+                };
+                hosts[h].script.push((at, step));
             }
         } else if let Some(a) = &e.release {
+            if a.on_interface.is_some() {
+                ctx.err(
+                    format!("{tp}.release.on_interface"),
+                    "only `own` takes on_interface; release removes the address either way",
+                );
+            }
             if let Some(h) = host_of(ctx, format!("{tp}.release.host"), &a.host)
                 && let Some(ip) = addr_on(ctx, format!("{tp}.release.address"), h, &a.address)
             {
