@@ -8,7 +8,6 @@ use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 
 use ferrolb_sim::app::{AppInput, CloseReason, HostApp, HostIo, StreamEvent};
-use ferrolb_sim::frame::Mac;
 use ferrolb_sim::host::{AppFactory, Host, NicConfig};
 use ferrolb_sim::link::LinkProps;
 use ferrolb_sim::neigh::NeighParams;
@@ -79,7 +78,7 @@ impl HostApp for Echo {
 fn nic(name: &str, ip: &str) -> Vec<NicConfig> {
     vec![NicConfig {
         name: "eth0".into(),
-        mac: Mac::derived(name),
+        mac: ferrolb_sim::frame::derived_mac(name),
         addrs: vec![(ip.parse::<IpAddr>().unwrap(), 24)],
     }]
 }

@@ -370,7 +370,7 @@ pub fn plan(file: &ScenarioFile, default_name: &str) -> Result<Plan, Vec<Problem
                     ctx.err(format!("{np}.mac"), e);
                     Mac::ZERO
                 }),
-                None => Mac::derived(&format!("{}.{name}", h.name)),
+                None => crate::frame::derived_mac(&format!("{}.{name}", h.name)),
             };
             if mac.is_multicast() {
                 ctx.err(
