@@ -5,3 +5,4 @@
 //! timing rules (Linux's 1 s locktime, RFC 5227's probe) are tested on their own.
 
 pub mod announcer;
+pub mod responder;

@@ -33,7 +33,10 @@ pub fn set_tcp_md5sig(socket: BorrowedFd<'_>, peer: SocketAddr, key: &[u8]) -> i
     if key.len() > MAX_KEY_LEN {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
-            format!("TCP MD5 key of {} bytes exceeds the kernel's {MAX_KEY_LEN}", key.len()),
+            format!(
+                "TCP MD5 key of {} bytes exceeds the kernel's {MAX_KEY_LEN}",
+                key.len()
+            ),
         ));
     }
     // SAFETY: all-zero bytes are a valid value for every field of this plain C struct.
@@ -43,7 +46,9 @@ pub fn set_tcp_md5sig(socket: BorrowedFd<'_>, peer: SocketAddr, key: &[u8]) -> i
             let sin = libc::sockaddr_in {
                 sin_family: libc::AF_INET as libc::sa_family_t,
                 sin_port: 0,
-                sin_addr: libc::in_addr { s_addr: u32::from(*a.ip()).to_be() },
+                sin_addr: libc::in_addr {
+                    s_addr: u32::from(*a.ip()).to_be(),
+                },
                 sin_zero: [0; 8],
             };
             write_into(&mut sig.addr, &sin);
@@ -53,7 +58,9 @@ pub fn set_tcp_md5sig(socket: BorrowedFd<'_>, peer: SocketAddr, key: &[u8]) -> i
                 sin6_family: libc::AF_INET6 as libc::sa_family_t,
                 sin6_port: 0,
                 sin6_flowinfo: 0,
-                sin6_addr: libc::in6_addr { s6_addr: a.ip().octets() },
+                sin6_addr: libc::in6_addr {
+                    s6_addr: a.ip().octets(),
+                },
                 sin6_scope_id: a.scope_id(),
             };
             write_into(&mut sig.addr, &sin6);
@@ -72,7 +79,11 @@ pub fn set_tcp_md5sig(socket: BorrowedFd<'_>, peer: SocketAddr, key: &[u8]) -> i
             size_of::<TcpMd5Sig>() as libc::socklen_t,
         )
     };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Copies a socket address into the storage's leading bytes.

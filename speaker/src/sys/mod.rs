@@ -2,3 +2,4 @@
 //! module, is the only `unsafe` in the crate, and exposes a safe function.
 
 pub mod md5;
+pub mod packet;
