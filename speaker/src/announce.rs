@@ -49,6 +49,8 @@ pub struct Skip {
 pub struct Announcements {
     /// Layer 2: address -> interfaces and Services.
     pub layer2: BTreeMap<IpAddr, L2Announcement>,
+    /// Layer 2: which node announces each address (every speaker computes the same).
+    pub l2_owners: BTreeMap<IpAddr, String>,
     /// BGP: peer name -> prefix -> route attributes.
     pub bgp: BTreeMap<String, BTreeMap<IpNet, Route>>,
     /// Services this node does not announce, with why.
@@ -94,6 +96,11 @@ pub fn announcements(world: &World<'_>, my_node: &str, services: &[ServiceView])
         let key = svc.key();
         // Layer 2, if the pool has L2 advertisements at all.
         if !pool.l2_advertisements.is_empty() {
+            if let Some(w) = election::winner(world, svc, ips[0], pool, &view.endpoints) {
+                for ip in &ips {
+                    out.l2_owners.insert(*ip, w.clone());
+                }
+            }
             match election::should_announce(world, my_node, svc, ips[0], pool, &view.endpoints) {
                 Verdict::Announce => {
                     let interfaces = l2_interfaces(world, my_node, pool, svc);

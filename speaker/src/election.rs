@@ -179,6 +179,29 @@ fn preference(ads: &[&L2Advertisement], node: &NodeInfo) -> i64 {
         .sum()
 }
 
+/// The node that announces `first_ip` for `svc`, as every speaker computes it, or
+/// `None` when nobody may.
+pub fn winner(
+    world: &World<'_>,
+    svc: &LbService,
+    first_ip: IpAddr,
+    pool: &Pool,
+    endpoints: &[Endpoint],
+) -> Option<String> {
+    if !endpoints.iter().any(Endpoint::can_serve) {
+        return None;
+    }
+    let ads = ads_for_service(world.config, pool, svc);
+    let shares = svc.annotations.contains_key(ann::ALLOW_SHARED_IP)
+        || svc.annotations.contains_key(ann::LEGACY_ALLOW_SHARED_IP);
+    if shares && ads.iter().any(|ad| !ad.service_selectors.is_empty()) {
+        return None;
+    }
+    candidates(world, svc, first_ip, &ads, endpoints)
+        .into_iter()
+        .next()
+}
+
 /// MetalLB's `ShouldAnnounce` for Layer 2, from `my_node`'s point of view.
 pub fn should_announce(
     world: &World<'_>,

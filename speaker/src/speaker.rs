@@ -1,0 +1,422 @@
+//! The per-node speaker: the configuration, the Services and nodes it watches, and the
+//! protocol cores, tied together behind the [`Io`] seam.
+//!
+//! Inputs are whole views (`set_*`), frames, stream events and timer calls; after each
+//! one the speaker recomputes what this node announces, drives Layer 2 announcing and
+//! one BGP session per selected peer, and asks for its next wake-up. Membership is an
+//! input too (the live members' names), fed by the failure detector or, in tests, by
+//! hand.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use core::time::Duration;
+use ferrolb_api::config::{Config, Peer, PeerAddress, PeerAsn};
+use ferrolb_wire::Mac;
+
+use crate::announce::{Announcements, ServiceView, announcements};
+use crate::bgp::session::{self, Output, PeerAs, Session, SessionConfig};
+use crate::election::{NodeInfo, World};
+use crate::io::{ConnId, ConnectSpec, Io};
+use crate::layer2::announcer::{Action, Announcer, AnnouncerConfig, Conflict};
+use crate::layer2::responder::{self, Interface, L2Counters};
+
+/// Speaker settings that are not in the MetalLB configuration.
+#[derive(Clone, Debug)]
+pub struct SpeakerConfig {
+    /// This node's name.
+    pub node: String,
+    /// `--ignore-exclude-lb`.
+    pub ignore_exclude_lb: bool,
+    /// Layer 2 announcement timing.
+    pub announcer: AnnouncerConfig,
+}
+
+/// One BGP peer's session and its connection.
+#[derive(Debug)]
+struct PeerSession {
+    session: Session,
+    /// Our connection id for the session's current connection.
+    conn: Option<(ConnId, session::ConnId)>,
+    spec: ConnectSpec,
+}
+
+/// The speaker core.
+#[derive(Debug)]
+pub struct Speaker {
+    cfg: SpeakerConfig,
+    config: Option<Config>,
+    services: Vec<ServiceView>,
+    nodes: BTreeMap<String, NodeInfo>,
+    members: Option<BTreeSet<String>>,
+    interfaces: Vec<Interface>,
+    announcer: Announcer,
+    last: Announcements,
+    owners: BTreeMap<IpAddr, String>,
+    peers: BTreeMap<String, PeerSession>,
+    next_conn: ConnId,
+    l2_counters: BTreeMap<IpAddr, L2Counters>,
+    conflicts: Vec<Conflict>,
+}
+
+impl Speaker {
+    /// A speaker with no configuration yet: it announces nothing until it has one.
+    pub fn new(cfg: SpeakerConfig) -> Self {
+        Self {
+            announcer: Announcer::new(cfg.announcer.clone()),
+            cfg,
+            config: None,
+            services: Vec::new(),
+            nodes: BTreeMap::new(),
+            members: None,
+            interfaces: Vec::new(),
+            last: Announcements::default(),
+            owners: BTreeMap::new(),
+            peers: BTreeMap::new(),
+            next_conn: 1,
+            l2_counters: BTreeMap::new(),
+            conflicts: Vec::new(),
+        }
+    }
+
+    /// What this node announces now.
+    pub fn announcements(&self) -> &Announcements {
+        &self.last
+    }
+
+    /// Addresses answered for on the wire now (past the probe, not in conflict).
+    pub fn l2_announced(&self) -> Vec<IpAddr> {
+        self.announcer.announced().collect()
+    }
+
+    /// BGP session state per peer.
+    pub fn bgp_states(&self) -> BTreeMap<&str, session::State> {
+        self.peers
+            .iter()
+            .map(|(n, p)| (n.as_str(), p.session.state()))
+            .collect()
+    }
+
+    /// Layer 2 counters per address (for metrics).
+    pub fn l2_counters(&self) -> &BTreeMap<IpAddr, L2Counters> {
+        &self.l2_counters
+    }
+
+    /// Address conflicts found so far.
+    pub fn conflicts(&self) -> &[Conflict] {
+        &self.conflicts
+    }
+
+    /// Installs a validated configuration.
+    pub fn set_config(&mut self, io: &mut impl Io, config: Config) {
+        self.config = Some(config);
+        self.recompute(io);
+    }
+
+    /// Replaces the Services (with endpoints) the speaker knows.
+    pub fn set_services(&mut self, io: &mut impl Io, services: Vec<ServiceView>) {
+        self.services = services;
+        self.recompute(io);
+    }
+
+    /// Replaces the known nodes.
+    pub fn set_nodes(&mut self, io: &mut impl Io, nodes: BTreeMap<String, NodeInfo>) {
+        self.nodes = nodes;
+        self.recompute(io);
+    }
+
+    /// Replaces the live membership (`None`: membership disabled, every node counts).
+    pub fn set_members(&mut self, io: &mut impl Io, members: Option<BTreeSet<String>>) {
+        self.members = members;
+        self.recompute(io);
+    }
+
+    /// Replaces this node's interfaces eligible for Layer 2 announcing.
+    pub fn set_interfaces(&mut self, io: &mut impl Io, interfaces: Vec<Interface>) {
+        self.interfaces = interfaces;
+        self.recompute(io);
+    }
+
+    /// A frame arrived on `iface`.
+    pub fn handle_frame(&mut self, io: &mut impl Io, iface: &str, frame: &[u8]) {
+        let Some(i) = self.interfaces.iter().find(|i| i.name == iface).cloned() else {
+            return;
+        };
+        // MACs of speaker nodes are not address conflicts. Only our own are known so
+        // far; other speakers' will come with membership metadata.
+        let known: Vec<Mac> = self.interfaces.iter().map(|k| k.mac).collect();
+        let replies = responder::handle_frame(
+            &mut self.announcer,
+            &i,
+            frame,
+            |m| known.contains(&m),
+            &mut self.l2_counters,
+        );
+        for r in replies {
+            io.send_frame(iface, &r);
+        }
+        self.conflicts.extend(self.announcer.drain_conflicts());
+        self.flush(io);
+    }
+
+    /// A connection the speaker asked for is up.
+    pub fn handle_connected(&mut self, io: &mut impl Io, conn: ConnId) {
+        let now = io.now();
+        if let Some(p) = self
+            .peers
+            .values_mut()
+            .find(|p| p.conn.is_some_and(|(c, _)| c == conn))
+        {
+            let sid = p.conn.map(|(_, s)| s).unwrap_or_default();
+            p.session.handle_connected(now, sid);
+        }
+        self.flush(io);
+    }
+
+    /// Bytes arrived on a connection.
+    pub fn handle_stream(&mut self, io: &mut impl Io, conn: ConnId, data: &[u8]) {
+        let now = io.now();
+        if let Some(p) = self
+            .peers
+            .values_mut()
+            .find(|p| p.conn.is_some_and(|(c, _)| c == conn))
+        {
+            let sid = p.conn.map(|(_, s)| s).unwrap_or_default();
+            p.session.handle_bytes(now, sid, data);
+        }
+        self.flush(io);
+    }
+
+    /// A connection failed or closed.
+    pub fn handle_closed(&mut self, io: &mut impl Io, conn: ConnId) {
+        let now = io.now();
+        if let Some(p) = self
+            .peers
+            .values_mut()
+            .find(|p| p.conn.is_some_and(|(c, _)| c == conn))
+        {
+            let sid = p.conn.map(|(_, s)| s).unwrap_or_default();
+            p.conn = None;
+            p.session.handle_closed(now, sid);
+        }
+        self.flush(io);
+    }
+
+    /// A wake-up asked for is due.
+    pub fn handle_timeout(&mut self, io: &mut impl Io) {
+        let now = io.now();
+        self.announcer.handle_timeout(now);
+        for p in self.peers.values_mut() {
+            p.session.handle_timeout(now);
+        }
+        self.flush(io);
+    }
+
+    /// Planned shutdown: BGP sessions end with a Cease carrying the reason; Layer 2
+    /// simply stops answering (the new owner's announcements move clients).
+    pub fn shutdown(&mut self, io: &mut impl Io, reason: &str) {
+        for p in self.peers.values_mut() {
+            p.session.stop(reason);
+        }
+        self.flush(io);
+        self.announcer.set(io.now(), &BTreeMap::new(), |_| true);
+        self.config = None;
+    }
+
+    fn recompute(&mut self, io: &mut impl Io) {
+        let Some(cfg) = &self.config else {
+            return;
+        };
+        let world = World {
+            config: cfg,
+            nodes: &self.nodes,
+            members: self.members.as_ref(),
+            ignore_exclude_lb: self.cfg.ignore_exclude_lb,
+        };
+        let ann = announcements(&world, &self.cfg.node, &self.services);
+        // Layer 2: "all interfaces" means every eligible interface we have.
+        let all: BTreeSet<String> = self.interfaces.iter().map(|i| i.name.clone()).collect();
+        let want: BTreeMap<IpAddr, BTreeSet<String>> = ann
+            .layer2
+            .iter()
+            .map(|(ip, a)| {
+                let ifaces = if a.interfaces.is_empty() {
+                    all.clone()
+                } else {
+                    a.interfaces.intersection(&all).cloned().collect()
+                };
+                (*ip, ifaces)
+            })
+            .filter(|(_, ifaces)| !ifaces.is_empty())
+            .collect();
+        let me = self.cfg.node.clone();
+        let previous = std::mem::take(&mut self.owners);
+        self.announcer.set(io.now(), &want, |ip| {
+            previous.get(&ip).is_some_and(|o| *o != me)
+        });
+        self.owners = ann.l2_owners.clone();
+        // BGP: one session per peer selecting this node.
+        let wanted: BTreeSet<String> = ann.bgp.keys().cloned().collect();
+        let gone: Vec<String> = self
+            .peers
+            .keys()
+            .filter(|p| !wanted.contains(*p))
+            .cloned()
+            .collect();
+        for name in gone {
+            if let Some(mut p) = self.peers.remove(&name) {
+                p.session.stop("peer de-configured");
+                drain_session(&mut p, io);
+            }
+        }
+        for (name, routes) in &ann.bgp {
+            let Some(peer) = cfg.peers.get(name) else {
+                continue;
+            };
+            if !self.peers.contains_key(name) {
+                let Some(p) = self.new_session(peer) else {
+                    continue;
+                };
+                self.peers.insert(name.clone(), p);
+                if let Some(p) = self.peers.get_mut(name) {
+                    p.session.start(io.now());
+                }
+            }
+            if let Some(p) = self.peers.get_mut(name) {
+                p.session.set_routes(routes.clone());
+            }
+        }
+        self.last = ann;
+        self.flush(io);
+    }
+
+    fn new_session(&self, peer: &Peer) -> Option<PeerSession> {
+        let PeerAddress::Ip(addr) = peer.address else {
+            tracing::warn!(peer = %peer.name, "unnumbered BGP peers are not supported yet; not connecting");
+            return None;
+        };
+        let source = peer.source_address;
+        let router_id = peer
+            .router_id
+            .or(match source {
+                Some(IpAddr::V4(v4)) => Some(v4),
+                _ => None,
+            })
+            .unwrap_or_else(|| router_id_from_name(&self.cfg.node));
+        let peer_as = match peer.peer_asn {
+            PeerAsn::Fixed(a) => PeerAs::Fixed(a),
+            PeerAsn::Internal => PeerAs::Internal,
+            PeerAsn::External => PeerAs::External,
+        };
+        let mut sc = SessionConfig::new(peer.local_asn.unwrap_or(peer.my_asn), peer_as, router_id);
+        if let Some(t) = peer.timers {
+            sc.hold_time = Duration::from_nanos(t.hold.as_nanos().max(0) as u64);
+            sc.keepalive = Some(Duration::from_nanos(t.keepalive.as_nanos().max(0) as u64));
+        }
+        sc.connect_time = peer
+            .connect_time
+            .map(|d| Duration::from_nanos(d.as_nanos().max(0) as u64));
+        if peer.graceful_restart {
+            sc.graceful_restart = Some((Duration::from_secs(120), false));
+        }
+        match source {
+            Some(IpAddr::V4(v4)) => sc.next_hop_v4 = Some(v4),
+            Some(IpAddr::V6(v6)) => sc.next_hop_v6 = Some(v6),
+            None => {}
+        }
+        let ebgp = !matches!(peer.peer_asn, PeerAsn::Fixed(a) if a == peer.my_asn)
+            && peer.peer_asn != PeerAsn::Internal;
+        Some(PeerSession {
+            session: Session::new(sc),
+            conn: None,
+            spec: ConnectSpec {
+                peer: SocketAddr::new(addr, peer.port),
+                source,
+                md5: peer.password.as_ref().map(|p| p.as_bytes().to_vec()),
+                ttl: if ebgp && peer.ebgp_multi_hop {
+                    255
+                } else if ebgp {
+                    1
+                } else {
+                    64
+                },
+            },
+        })
+    }
+
+    /// Sends what the cores produced and arms the next wake-up.
+    fn flush(&mut self, io: &mut impl Io) {
+        for action in self.announcer.drain_actions() {
+            let (Action::Announce { iface, .. } | Action::Probe { iface, .. }) = &action;
+            let iface = iface.clone();
+            if let Some(i) = self.interfaces.iter().find(|i| i.name == iface) {
+                for f in responder::action_frames(&action, i, &mut self.l2_counters) {
+                    io.send_frame(&iface, &f);
+                }
+            }
+        }
+        for p in self.peers.values_mut() {
+            while let Some(o) = p.session.poll_output() {
+                match o {
+                    Output::Connect(sid) => {
+                        let c = self.next_conn;
+                        self.next_conn += 1;
+                        p.conn = Some((c, sid));
+                        io.connect(c, &p.spec);
+                    }
+                    Output::Send(_, bytes) => {
+                        if let Some((c, _)) = p.conn {
+                            io.send_stream(c, &bytes);
+                        }
+                    }
+                    Output::Close(_) => {
+                        if let Some((c, _)) = p.conn.take() {
+                            io.close(c);
+                        }
+                    }
+                    Output::Event(e) => tracing::info!(event = ?e, "BGP session"),
+                }
+            }
+        }
+        let next = [self.announcer.poll_timeout()]
+            .into_iter()
+            .chain(self.peers.values().map(|p| p.session.poll_timeout()))
+            .flatten()
+            .min();
+        if let Some(t) = next {
+            io.wake_at(t);
+        }
+    }
+}
+
+/// Drains a removed session's last outputs (its Cease and close).
+fn drain_session(p: &mut PeerSession, io: &mut impl Io) {
+    while let Some(o) = p.session.poll_output() {
+        match o {
+            Output::Send(_, bytes) => {
+                if let Some((c, _)) = p.conn {
+                    io.send_stream(c, &bytes);
+                }
+            }
+            Output::Close(_) => {
+                if let Some((c, _)) = p.conn.take() {
+                    io.close(c);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A stable router ID when neither `routerID` nor an IPv4 source address is
+/// configured: MetalLB falls back to a checksum of the node name; so do we (never
+/// 0.0.0.0).
+fn router_id_from_name(name: &str) -> Ipv4Addr {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(name.as_bytes());
+    let id = u32::from_be_bytes([h[0], h[1], h[2], h[3]]).max(1);
+    Ipv4Addr::from(id)
+}
+
+#[cfg(test)]
+mod tests;
