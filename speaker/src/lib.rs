@@ -11,6 +11,7 @@ pub mod bgp;
 pub mod election;
 pub mod io;
 pub mod layer2;
+pub mod members;
 pub mod speaker;
 pub mod sys;
 pub mod time;
