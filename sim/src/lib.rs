@@ -21,6 +21,7 @@ pub mod rng;
 pub mod run;
 pub mod scenario;
 pub mod scripted;
+pub mod speaker_app;
 pub mod svg;
 pub mod switch;
 pub mod synthetic;

@@ -321,9 +321,15 @@ impl World {
         (self.flows.len() - 1) as u32
     }
 
-    /// Schedules a world action; `label` is what timelines and reports show.
+    /// Schedules a world action; `label` is what timelines and reports show. Works
+    /// before the run and during it (an action in the past runs at once).
     pub fn schedule(&mut self, at: Instant, action: WorldAction, label: String) {
         self.actions.push((at, action, label));
+        if self.started {
+            let index = (self.actions.len() - 1) as u32;
+            self.queue
+                .schedule(at.max(self.now()), Event::Action { index });
+        }
     }
 
     pub fn host(&self, id: HostId) -> &Host {

@@ -20,6 +20,7 @@ use crate::election::{NodeInfo, World};
 use crate::io::{ConnId, ConnectSpec, Io};
 use crate::layer2::announcer::{Action, Announcer, AnnouncerConfig, Conflict};
 use crate::layer2::responder::{self, Interface, L2Counters};
+use crate::members::Members;
 
 /// Speaker settings that are not in the MetalLB configuration.
 #[derive(Clone, Debug)]
@@ -57,7 +58,16 @@ pub struct Speaker {
     next_conn: ConnId,
     l2_counters: BTreeMap<IpAddr, L2Counters>,
     conflicts: Vec<Conflict>,
+    /// The failure detector, when membership is on: its live members replace whatever
+    /// `set_members` said.
+    detector: Option<(Members, SocketAddr)>,
+    /// No Layer 2 announcement before this: a speaker that just joined does not know
+    /// the other members yet and would elect itself everywhere.
+    announce_after: Option<crate::time::Instant>,
 }
+
+/// How long a speaker that just joined the membership waits before announcing.
+pub const JOIN_SETTLE: Duration = Duration::from_millis(500);
 
 impl Speaker {
     /// A speaker with no configuration yet: it announces nothing until it has one.
@@ -76,6 +86,51 @@ impl Speaker {
             next_conn: 1,
             l2_counters: BTreeMap::new(),
             conflicts: Vec::new(),
+            detector: None,
+            announce_after: None,
+        }
+    }
+
+    /// Turns membership on: `members` listens on `addr` and joins through `seeds`.
+    /// From then on the election runs over its live members.
+    pub fn enable_membership(
+        &mut self,
+        io: &mut impl Io,
+        mut members: Members,
+        addr: SocketAddr,
+        seeds: &[SocketAddr],
+    ) {
+        members.join(io.now(), seeds);
+        self.announce_after = Some(io.now() + JOIN_SETTLE);
+        self.members = Some(members.members().map(str::to_owned).collect());
+        self.detector = Some((members, addr));
+        self.recompute(io);
+    }
+
+    /// A membership datagram arrived.
+    pub fn handle_datagram(&mut self, io: &mut impl Io, from: SocketAddr, data: &[u8]) {
+        if let Some((m, _)) = &mut self.detector {
+            m.handle_datagram(io.now(), from, data);
+        }
+        self.after_membership(io);
+    }
+
+    /// Re-runs the elections when the failure detector changed its mind.
+    fn after_membership(&mut self, io: &mut impl Io) {
+        let Some((m, _)) = &mut self.detector else {
+            self.flush(io);
+            return;
+        };
+        let mut changed = false;
+        while let Some(e) = m.poll_event() {
+            tracing::info!(event = ?e, "membership");
+            changed = true;
+        }
+        if changed {
+            self.members = Some(m.members().map(str::to_owned).collect());
+            self.recompute(io);
+        } else {
+            self.flush(io);
         }
     }
 
@@ -146,6 +201,7 @@ impl Speaker {
         // far; other speakers' will come with membership metadata.
         let known: Vec<Mac> = self.interfaces.iter().map(|k| k.mac).collect();
         let replies = responder::handle_frame(
+            io.now(),
             &mut self.announcer,
             &i,
             frame,
@@ -205,16 +261,28 @@ impl Speaker {
     /// A wake-up asked for is due.
     pub fn handle_timeout(&mut self, io: &mut impl Io) {
         let now = io.now();
+        if self.announce_after.is_some_and(|t| t <= now) {
+            self.announce_after = None;
+            self.recompute(io);
+        }
         self.announcer.handle_timeout(now);
         for p in self.peers.values_mut() {
             p.session.handle_timeout(now);
         }
-        self.flush(io);
+        if let Some((m, _)) = &mut self.detector
+            && m.poll_timeout().is_some_and(|t| t <= now)
+        {
+            m.handle_timeout(now);
+        }
+        self.after_membership(io);
     }
 
     /// Planned shutdown: BGP sessions end with a Cease carrying the reason; Layer 2
     /// simply stops answering (the new owner's announcements move clients).
     pub fn shutdown(&mut self, io: &mut impl Io, reason: &str) {
+        if let Some((m, _)) = &mut self.detector {
+            m.leave(io.now());
+        }
         for p in self.peers.values_mut() {
             p.session.stop(reason);
         }
@@ -236,6 +304,7 @@ impl Speaker {
         let ann = announcements(&world, &self.cfg.node, &self.services);
         // Layer 2: "all interfaces" means every eligible interface we have.
         let all: BTreeSet<String> = self.interfaces.iter().map(|i| i.name.clone()).collect();
+        let settling = self.announce_after.is_some_and(|t| io.now() < t);
         let want: BTreeMap<IpAddr, BTreeSet<String>> = ann
             .layer2
             .iter()
@@ -247,7 +316,7 @@ impl Speaker {
                 };
                 (*ip, ifaces)
             })
-            .filter(|(_, ifaces)| !ifaces.is_empty())
+            .filter(|(_, ifaces)| !ifaces.is_empty() && !settling)
             .collect();
         let me = self.cfg.node.clone();
         let previous = std::mem::take(&mut self.owners);
@@ -378,11 +447,21 @@ impl Speaker {
                 }
             }
         }
-        let next = [self.announcer.poll_timeout()]
-            .into_iter()
-            .chain(self.peers.values().map(|p| p.session.poll_timeout()))
-            .flatten()
-            .min();
+        if let Some((m, addr)) = &mut self.detector {
+            while let Some(t) = m.poll_transmit() {
+                io.send_datagram(*addr, t.to, &t.data);
+            }
+        }
+        let settle = self.announce_after.filter(|t| io.now() < *t);
+        let next = [
+            self.announcer.poll_timeout(),
+            self.detector.as_ref().and_then(|(m, _)| m.poll_timeout()),
+            settle,
+        ]
+        .into_iter()
+        .chain(self.peers.values().map(|p| p.session.poll_timeout()))
+        .flatten()
+        .min();
         if let Some(t) = next {
             io.wake_at(t);
         }

@@ -131,7 +131,14 @@ fn serve(
     let mut buf = [0u8; 2048];
     while WallInstant::now() < end && !done() {
         if let Some(n) = sock.recv(&mut buf, Duration::from_millis(20)).unwrap() {
-            for reply in handle_frame(announcer, iface, &buf[..n], |_| false, &mut counters) {
+            for reply in handle_frame(
+                Instant::ZERO,
+                announcer,
+                iface,
+                &buf[..n],
+                |_| false,
+                &mut counters,
+            ) {
                 sock.send(&reply).unwrap();
             }
         }

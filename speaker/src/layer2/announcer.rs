@@ -32,6 +32,10 @@ pub struct AnnouncerConfig {
     pub probes: u32,
     /// Time between probes, and the wait after the last one.
     pub probe_interval: Duration,
+    /// After a conflict, probe again this much later: a persistent conflict is found
+    /// (and reported) again, a transient one (another speaker announcing during a
+    /// membership change) clears by itself.
+    pub conflict_retry: Duration,
 }
 
 impl Default for AnnouncerConfig {
@@ -41,6 +45,7 @@ impl Default for AnnouncerConfig {
             burst_interval: Duration::from_millis(1100),
             probes: 3,
             probe_interval: Duration::from_millis(100),
+            conflict_retry: Duration::from_secs(10),
         }
     }
 }
@@ -84,8 +89,8 @@ enum Phase {
     Bursting { left: u32, next: Instant },
     /// Announced; answering requests.
     Steady,
-    /// Someone else has it.
-    Conflict(Conflict),
+    /// Someone else has it; probe again at `retry`.
+    Conflict(Conflict, Instant),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -178,7 +183,14 @@ impl Announcer {
     /// Some host claimed `ip` (an ARP reply or request with it as sender, an NA for
     /// it). `is_speaker` tells whether the MAC belongs to a speaker node (those may
     /// still answer during a takeover and are not conflicts).
-    pub fn observe_claim(&mut self, ip: IpAddr, mac: [u8; 6], iface: &str, is_speaker: bool) {
+    pub fn observe_claim(
+        &mut self,
+        now: Instant,
+        ip: IpAddr,
+        mac: [u8; 6],
+        iface: &str,
+        is_speaker: bool,
+    ) {
         if is_speaker {
             return;
         }
@@ -192,7 +204,7 @@ impl Announcer {
             };
             tracing::warn!(%ip, mac = ?mac, iface, "address conflict: another host answers for a load-balancer address; not announcing it");
             self.conflicts.push(c.clone());
-            e.phase = Phase::Conflict(c);
+            e.phase = Phase::Conflict(c, now + self.cfg.conflict_retry);
         }
     }
 
@@ -221,6 +233,12 @@ impl Announcer {
                                 next,
                             };
                         }
+                    }
+                    Phase::Conflict(_, retry) if retry <= now => {
+                        e.phase = Phase::Probing {
+                            sent: 0,
+                            next: retry,
+                        };
                     }
                     Phase::Bursting { left, next } if next <= now => {
                         if left == 0 {
@@ -253,8 +271,10 @@ impl Announcer {
         self.entries
             .values()
             .filter_map(|e| match e.phase {
-                Phase::Probing { next, .. } | Phase::Bursting { next, .. } => Some(next),
-                _ => None,
+                Phase::Probing { next, .. }
+                | Phase::Bursting { next, .. }
+                | Phase::Conflict(_, next) => Some(next),
+                Phase::Steady => None,
             })
             .min()
     }
@@ -360,9 +380,21 @@ mod tests {
         a.set(Instant::ZERO, &want(&[("192.0.2.30", &["eth0"])]), |_| {
             false
         });
-        a.observe_claim(ip("192.0.2.30"), [2, 0, 0, 0, 0, 9], "eth0", true);
+        a.observe_claim(
+            Instant::ZERO,
+            ip("192.0.2.30"),
+            [2, 0, 0, 0, 0, 9],
+            "eth0",
+            true,
+        );
         assert!(a.drain_conflicts().is_empty(), "speakers are not conflicts");
-        a.observe_claim(ip("192.0.2.30"), [0xaa, 0, 0, 0, 0, 1], "eth0", false);
+        a.observe_claim(
+            Instant::ZERO,
+            ip("192.0.2.30"),
+            [0xaa, 0, 0, 0, 0, 1],
+            "eth0",
+            false,
+        );
         let c = a.drain_conflicts();
         assert_eq!(c.len(), 1);
         assert_eq!(c[0].mac, [0xaa, 0, 0, 0, 0, 1]);
@@ -377,7 +409,13 @@ mod tests {
         // Once announced, a claim is no longer a conflict here (the election decides).
         let mut b = Announcer::new(AnnouncerConfig::default());
         b.set(Instant::ZERO, &want(&[("192.0.2.31", &["eth0"])]), |_| true);
-        b.observe_claim(ip("192.0.2.31"), [0xaa, 0, 0, 0, 0, 1], "eth0", false);
+        b.observe_claim(
+            Instant::ZERO,
+            ip("192.0.2.31"),
+            [0xaa, 0, 0, 0, 0, 1],
+            "eth0",
+            false,
+        );
         assert!(b.drain_conflicts().is_empty());
     }
 

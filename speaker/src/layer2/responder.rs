@@ -136,6 +136,7 @@ pub fn action_frames(
 /// Handles one frame received on `iface`: returns the replies to send, and tells the
 /// announcer about any other host claiming an address it holds.
 pub fn handle_frame(
+    now: crate::time::Instant,
     announcer: &mut Announcer,
     iface: &Interface,
     frame: &[u8],
@@ -156,6 +157,7 @@ pub fn handle_frame(
             // Someone else speaking for one of our addresses.
             if arp.spa != Ipv4Addr::UNSPECIFIED && arp.sha != iface.mac {
                 announcer.observe_claim(
+                    now,
                     IpAddr::V4(arp.spa),
                     arp.sha.0,
                     &iface.name,
@@ -204,6 +206,7 @@ pub fn handle_frame(
                     let mac = tllao.unwrap_or(eth.src);
                     if mac != iface.mac {
                         announcer.observe_claim(
+                            now,
                             IpAddr::V6(target),
                             mac.0,
                             &iface.name,
@@ -218,6 +221,7 @@ pub fn handle_frame(
                         // Another host's DAD for one of our addresses: it is about to
                         // take it, which is a conflict in the making.
                         announcer.observe_claim(
+                            now,
                             ip,
                             eth.src.0,
                             &iface.name,

@@ -66,6 +66,7 @@ fn answers_arp_for_announced_addresses_only() {
     let mut a = announcing(&["192.0.2.10"], false);
     let mut c = BTreeMap::new();
     let out = handle_frame(
+        Instant::ZERO,
         &mut a,
         &iface(),
         &arp_request("192.0.2.10", "192.0.2.1"),
@@ -87,6 +88,7 @@ fn answers_arp_for_announced_addresses_only() {
     assert_eq!((n.requests_received, n.responses_sent), (1, 1));
     assert!(
         handle_frame(
+            Instant::ZERO,
             &mut a,
             &iface(),
             &arp_request("192.0.2.11", "192.0.2.1"),
@@ -101,6 +103,7 @@ fn answers_arp_for_announced_addresses_only() {
     };
     assert!(
         handle_frame(
+            Instant::ZERO,
             &mut a,
             &other,
             &arp_request("192.0.2.10", "192.0.2.1"),
@@ -116,6 +119,7 @@ fn answers_neighbour_solicitations_with_a_solicited_na() {
     let mut a = announcing(&["2001:db8::200"], false);
     let mut c = BTreeMap::new();
     let out = handle_frame(
+        Instant::ZERO,
         &mut a,
         &iface(),
         &ns("2001:db8::200", "2001:db8::1", Some(CLIENT)),
@@ -146,6 +150,7 @@ fn answers_neighbour_solicitations_with_a_solicited_na() {
     // DAD probes (no source link-layer option, unspecified source) are not answered.
     assert!(
         handle_frame(
+            Instant::ZERO,
             &mut a,
             &iface(),
             &ns("2001:db8::200", "::", None),
@@ -286,12 +291,20 @@ fn a_foreign_reply_to_our_probe_is_a_conflict_and_silences_the_address() {
     };
     let frame = build_eth(OURS, intruder, ETHERTYPE_ARP, &reply.encode());
     let mut c = BTreeMap::new();
-    handle_frame(&mut a, &iface(), &frame, |m| m == CLIENT, &mut c);
+    handle_frame(
+        Instant::ZERO,
+        &mut a,
+        &iface(),
+        &frame,
+        |m| m == CLIENT,
+        &mut c,
+    );
     let conflicts = a.drain_conflicts();
     assert_eq!(conflicts.len(), 1);
     assert_eq!(conflicts[0].mac, intruder.0);
     assert!(
         handle_frame(
+            Instant::ZERO,
             &mut a,
             &iface(),
             &arp_request("192.0.2.50", "192.0.2.1"),
@@ -312,7 +325,7 @@ fn malformed_frames_are_ignored() {
         build_eth(Mac::BROADCAST, CLIENT, ETHERTYPE_ARP, &[1, 2, 3]),
         build_eth(Mac::BROADCAST, CLIENT, ETHERTYPE_IPV6, &[0x60; 30]),
     ] {
-        assert!(handle_frame(&mut a, &iface(), &f, |_| false, &mut c).is_empty());
+        assert!(handle_frame(Instant::ZERO, &mut a, &iface(), &f, |_| false, &mut c).is_empty());
     }
 }
 
@@ -321,6 +334,6 @@ proptest::proptest! {
     fn arbitrary_frames_never_panic(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..200)) {
         let mut a = announcing(&["192.0.2.10", "2001:db8::200"], false);
         let mut c = BTreeMap::new();
-        let _ = handle_frame(&mut a, &iface(), &bytes, |_| false, &mut c);
+        let _ = handle_frame(Instant::ZERO, &mut a, &iface(), &bytes, |_| false, &mut c);
     }
 }
