@@ -215,15 +215,18 @@ impl Speaker {
         self.flush(io);
     }
 
+    /// The session owning connection `conn`, with the session's own id for it.
+    fn session_of(&mut self, conn: ConnId) -> Option<(&mut PeerSession, session::ConnId)> {
+        self.peers.values_mut().find_map(|p| match p.conn {
+            Some((c, sid)) if c == conn => Some((p, sid)),
+            _ => None,
+        })
+    }
+
     /// A connection the speaker asked for is up.
     pub fn handle_connected(&mut self, io: &mut impl Io, conn: ConnId) {
         let now = io.now();
-        if let Some(p) = self
-            .peers
-            .values_mut()
-            .find(|p| p.conn.is_some_and(|(c, _)| c == conn))
-        {
-            let sid = p.conn.map(|(_, s)| s).unwrap_or_default();
+        if let Some((p, sid)) = self.session_of(conn) {
             p.session.handle_connected(now, sid);
         }
         self.flush(io);
@@ -232,12 +235,7 @@ impl Speaker {
     /// Bytes arrived on a connection.
     pub fn handle_stream(&mut self, io: &mut impl Io, conn: ConnId, data: &[u8]) {
         let now = io.now();
-        if let Some(p) = self
-            .peers
-            .values_mut()
-            .find(|p| p.conn.is_some_and(|(c, _)| c == conn))
-        {
-            let sid = p.conn.map(|(_, s)| s).unwrap_or_default();
+        if let Some((p, sid)) = self.session_of(conn) {
             p.session.handle_bytes(now, sid, data);
         }
         self.flush(io);
@@ -246,12 +244,7 @@ impl Speaker {
     /// A connection failed or closed.
     pub fn handle_closed(&mut self, io: &mut impl Io, conn: ConnId) {
         let now = io.now();
-        if let Some(p) = self
-            .peers
-            .values_mut()
-            .find(|p| p.conn.is_some_and(|(c, _)| c == conn))
-        {
-            let sid = p.conn.map(|(_, s)| s).unwrap_or_default();
+        if let Some((p, sid)) = self.session_of(conn) {
             p.conn = None;
             p.session.handle_closed(now, sid);
         }
@@ -335,7 +328,7 @@ impl Speaker {
         for name in gone {
             if let Some(mut p) = self.peers.remove(&name) {
                 p.session.stop("peer de-configured");
-                drain_session(&mut p, io);
+                p.drive(io, &mut self.next_conn);
             }
         }
         for (name, routes) in &ann.bgp {
@@ -425,27 +418,7 @@ impl Speaker {
             }
         }
         for p in self.peers.values_mut() {
-            while let Some(o) = p.session.poll_output() {
-                match o {
-                    Output::Connect(sid) => {
-                        let c = self.next_conn;
-                        self.next_conn += 1;
-                        p.conn = Some((c, sid));
-                        io.connect(c, &p.spec);
-                    }
-                    Output::Send(_, bytes) => {
-                        if let Some((c, _)) = p.conn {
-                            io.send_stream(c, &bytes);
-                        }
-                    }
-                    Output::Close(_) => {
-                        if let Some((c, _)) = p.conn.take() {
-                            io.close(c);
-                        }
-                    }
-                    Output::Event(e) => tracing::info!(event = ?e, "BGP session"),
-                }
-            }
+            p.drive(io, &mut self.next_conn);
         }
         if let Some((m, addr)) = &mut self.detector {
             while let Some(t) = m.poll_transmit() {
@@ -468,21 +441,30 @@ impl Speaker {
     }
 }
 
-/// Drains a removed session's last outputs (its Cease and close).
-fn drain_session(p: &mut PeerSession, io: &mut impl Io) {
-    while let Some(o) = p.session.poll_output() {
-        match o {
-            Output::Send(_, bytes) => {
-                if let Some((c, _)) = p.conn {
-                    io.send_stream(c, &bytes);
+impl PeerSession {
+    /// Performs the session's outputs through `io`; new connections get ids from
+    /// `next_conn`.
+    fn drive(&mut self, io: &mut impl Io, next_conn: &mut ConnId) {
+        while let Some(o) = self.session.poll_output() {
+            match o {
+                Output::Connect(sid) => {
+                    let c = *next_conn;
+                    *next_conn += 1;
+                    self.conn = Some((c, sid));
+                    io.connect(c, &self.spec);
                 }
-            }
-            Output::Close(_) => {
-                if let Some((c, _)) = p.conn.take() {
-                    io.close(c);
+                Output::Send(_, bytes) => {
+                    if let Some((c, _)) = self.conn {
+                        io.send_stream(c, &bytes);
+                    }
                 }
+                Output::Close(_) => {
+                    if let Some((c, _)) = self.conn.take() {
+                        io.close(c);
+                    }
+                }
+                Output::Event(e) => tracing::info!(event = ?e, "BGP session"),
             }
-            _ => {}
         }
     }
 }
