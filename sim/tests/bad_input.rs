@@ -106,10 +106,31 @@ fn duplicate_names_are_rejected() {
 
 #[test]
 fn reserved_keys_are_rejected_as_not_implemented_yet() {
-    for key in ["nodes", "routers", "kubernetes", "metallb"] {
-        let err = error_of(&format!("{GOOD}{key}:\n  path: x.yaml\n"));
-        assert_mentions(&err, &[key, "not implemented yet"]);
-    }
+    let err = error_of(&format!("{GOOD}routers:\n  path: x.yaml\n"));
+    assert_mentions(&err, &["routers", "not implemented yet"]);
+}
+
+#[test]
+fn cluster_keys_are_checked() {
+    // MetalLB YAML without nodes to run it.
+    let err = error_of(&format!(
+        "{GOOD}metallb: |\n  apiVersion: v1\n  kind: Namespace\n  metadata: {{name: x}}\n"
+    ));
+    assert_mentions(&err, &["metallb", "needs `nodes`"]);
+    // A node on a host that does not exist, and an invalid configuration.
+    let err = error_of(&format!(
+        "{GOOD}nodes:\n  - {{ name: ghost }}\nmetallb: |\n  apiVersion: metallb.io/v1beta1\n  kind: IPAddressPool\n  metadata: {{name: p}}\n  spec:\n    addresses: [nope]\n"
+    ));
+    assert_mentions(&err, &["IPAddressPool/p: spec.addresses[0]: invalid CIDR"]);
+    let err = error_of(&format!(
+        "{GOOD}nodes:\n  - {{ name: ghost, endpoints: [default/none] }}\nmetallb: |\n  apiVersion: metallb.io/v1beta1\n  kind: IPAddressPool\n  metadata: {{name: p}}\n  spec:\n    addresses: [198.51.100.200/32]\n"
+    ));
+    assert_mentions(&err, &["nodes[0].host", "no host `ghost`"]);
+    // An unknown field inside the MetalLB YAML is refused with its object and field.
+    let err = error_of(&format!(
+        "{GOOD}nodes:\n  - {{ name: n1 }}\nmetallb: |\n  apiVersion: metallb.io/v1beta1\n  kind: L2Advertisement\n  metadata: {{name: l2}}\n  spec:\n    interface: [eth0]\n"
+    ));
+    assert_mentions(&err, &["L2Advertisement/l2: spec.interface: unknown field"]);
 }
 
 #[test]

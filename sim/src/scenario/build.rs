@@ -24,6 +24,12 @@ pub fn build(plan: &Plan, seed: u64, record_trace: bool) -> World {
                 Box::new(ScriptedApp::new(config, script.clone()))
             }));
         }
+        if let Some(setup) = &h.speaker {
+            let setup = setup.clone();
+            factories.push(Box::new(move || {
+                Box::new(crate::speaker_app::SpeakerApp::new(setup.clone()))
+            }));
+        }
         let mut host = Host::new(
             world.hosts().len() as u32,
             &h.name,

@@ -3,6 +3,7 @@
 
 mod build;
 mod checks;
+mod cluster;
 pub mod plan;
 pub mod spec;
 mod timeline;

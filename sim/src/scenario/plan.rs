@@ -13,6 +13,7 @@ use crate::host::NicConfig;
 use crate::link::{GilbertElliott, LinkProps};
 use crate::neigh::{NeighParams, NudState};
 use crate::scripted::{ScriptAction, ScriptedConfig};
+use crate::speaker_app::SpeakerSetup;
 use crate::switch::DEFAULT_AGEING;
 use crate::time::{Duration, Instant};
 use crate::world::WorldAction;
@@ -36,6 +37,8 @@ pub struct HostPlan {
     pub script: Vec<(Instant, ScriptAction)>,
     pub announcer: Option<ScriptedConfig>,
     pub clock: HostClock,
+    /// The real speaker, when the host is a Kubernetes node.
+    pub speaker: Option<SpeakerSetup>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -232,28 +235,11 @@ pub(super) fn bounds(ctx: &mut Ctx, path: String, b: &Option<Bounds>) -> Option<
 /// Checks and resolves a parsed file. `default_name` is used when the file has none.
 pub fn plan(file: &ScenarioFile, default_name: &str) -> Result<Plan, Vec<Problem>> {
     let mut ctx = Ctx { problems: vec![] };
-    let reserved: [(&str, &Option<serde_json::Value>, &str); 4] = [
-        (
-            "nodes",
-            &file.nodes,
-            "Kubernetes nodes running the ferrolb speaker (needs the speaker crate)",
-        ),
-        (
-            "routers",
-            &file.routers,
-            "BGP routers with RIB/FIB and ECMP",
-        ),
-        (
-            "kubernetes",
-            &file.kubernetes,
-            "Kubernetes objects (Services, EndpointSlices, Nodes)",
-        ),
-        (
-            "metallb",
-            &file.metallb,
-            "MetalLB configuration (inline or `path:`)",
-        ),
-    ];
+    let reserved: [(&str, &Option<serde_json::Value>, &str); 1] = [(
+        "routers",
+        &file.routers,
+        "BGP routers with RIB/FIB and ECMP",
+    )];
     for (key, value, what) in reserved {
         if value.is_some() {
             ctx.err(key, format!("not implemented yet: {what}; this key is reserved for it — remove it to run the scenario today"));
@@ -429,8 +415,10 @@ pub fn plan(file: &ScenarioFile, default_name: &str) -> Result<Plan, Vec<Problem
             script: vec![],
             announcer,
             clock,
+            speaker: None,
         });
     }
+    super::cluster::plan_nodes(&mut ctx, file, &host_idx, &mut hosts);
 
     // Links.
     let mut links: Vec<LinkPlan> = vec![];

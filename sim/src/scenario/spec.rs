@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use std::collections::BTreeMap;
+
 use serde::Deserialize;
 use serde::de::{self, Deserializer, Visitor};
 
@@ -122,14 +124,35 @@ pub struct ScenarioFile {
     pub timeline: Vec<TimelineEntry>,
     #[serde(default)]
     pub expect: Expect,
-    /// Reserved: Kubernetes nodes running the ferrolb speaker.
-    pub nodes: Option<serde_json::Value>,
+    /// Kubernetes nodes: hosts of the topology that run the real ferrolb speaker.
+    #[serde(default)]
+    pub nodes: Vec<NodeSpec>,
     /// Reserved: BGP routers (FRR-like) peering with the speakers.
     pub routers: Option<serde_json::Value>,
-    /// Reserved: Kubernetes objects (Services, EndpointSlices, Nodes).
-    pub kubernetes: Option<serde_json::Value>,
-    /// Reserved: MetalLB configuration, inline YAML or `path:`.
-    pub metallb: Option<serde_json::Value>,
+    /// Kubernetes objects as inline multi-document YAML: Services and Namespaces. The
+    /// real controller assigns their addresses before the run starts.
+    pub kubernetes: Option<String>,
+    /// The MetalLB configuration as inline multi-document YAML.
+    pub metallb: Option<String>,
+}
+
+/// A Kubernetes node running the speaker.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeSpec {
+    /// The node name (what the election hashes).
+    pub name: String,
+    /// The topology host it runs on (default: the node name).
+    pub host: Option<String>,
+    /// Node labels (for node selectors and preferences).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    /// Services (`namespace/name`) with a serving endpoint on this node.
+    #[serde(default)]
+    pub endpoints: Vec<String>,
+    /// The `NetworkUnavailable` condition.
+    #[serde(default)]
+    pub network_unavailable: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -408,7 +431,7 @@ pub struct FlowExpect {
     pub mac_changes: Option<Bounds>,
     /// Bounds on lost probes per cause kind (`flooded`, `link_down`, `neighbour`, …).
     #[serde(default)]
-    pub lost_by: std::collections::BTreeMap<String, Bounds>,
+    pub lost_by: BTreeMap<String, Bounds>,
 }
 
 #[derive(Debug, Deserialize)]
