@@ -123,6 +123,9 @@ pub enum AppInput<'a> {
     Timer,
     /// Carrier changed on an interface.
     Carrier { iface: IfIndex, up: bool },
+    /// SIGTERM: shut down gracefully. The application keeps running (and receiving
+    /// inputs) for as long as it needs; the kernel keeps its claimed addresses.
+    Terminate,
     /// Something happened on a TCP-like stream this application opened or accepted.
     Stream {
         conn: ConnId,

@@ -348,6 +348,16 @@ impl Host {
         self.tcp_outputs(now, out, fx);
     }
 
+    /// SIGTERM to every running application.
+    pub fn terminate_apps(&mut self, now: Instant, fx: &mut Vec<Effect>) {
+        if !self.powered || !matches!(self.apps_state, AppsState::Running) {
+            return;
+        }
+        for i in 0..self.apps.len() {
+            self.run_app(now, i, AppInput::Terminate, fx);
+        }
+    }
+
     /// SIGSTOP of every application.
     pub fn pause_apps(&mut self) {
         if matches!(self.apps_state, AppsState::Running) {

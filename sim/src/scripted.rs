@@ -363,7 +363,10 @@ impl HostApp for ScriptedApp {
             }
             AppInput::Timer => self.run_due(io),
             AppInput::Frame { iface, frame } => self.on_frame(io, iface, frame),
-            AppInput::Datagram { .. } | AppInput::Carrier { .. } | AppInput::Stream { .. } => {}
+            AppInput::Datagram { .. }
+            | AppInput::Carrier { .. }
+            | AppInput::Stream { .. }
+            | AppInput::Terminate => {}
         }
     }
 }

@@ -229,6 +229,7 @@ impl HostApp for SpeakerApp {
                 StreamEvent::Accepted { .. } => shim.io.close(conn),
             },
             AppInput::Datagram { from, data, .. } => s.handle_datagram(&mut shim, from, data),
+            AppInput::Terminate => s.shutdown(&mut shim, "SIGTERM"),
         }
         let now: Vec<IpAddr> = s.l2_announced();
         if now != self.announced {

@@ -140,6 +140,10 @@ pub enum WorldAction {
     StartApps {
         host: HostId,
     },
+    /// SIGTERM the host's applications (a planned shutdown: drain, rolling update).
+    TerminateApps {
+        host: HostId,
+    },
     /// SIGSTOP / SIGCONT the host's applications (a hung process).
     PauseApps {
         host: HostId,
@@ -824,6 +828,7 @@ impl World {
             }
             WorldAction::SetClock { host, clock } => self.hosts[host as usize].set_clock(clock),
             WorldAction::KillApps { host } => self.with_host(now, host, Host::kill_apps),
+            WorldAction::TerminateApps { host } => self.with_host(now, host, Host::terminate_apps),
             WorldAction::StartApps { host } => self.with_host(now, host, Host::start_apps),
             WorldAction::PauseApps { host } => self.hosts[host as usize].pause_apps(),
             WorldAction::ResumeApps { host } => self.with_host(now, host, Host::resume_apps),

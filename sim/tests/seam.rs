@@ -45,7 +45,10 @@ impl HostApp for Pinger {
                     String::from_utf8_lossy(data)
                 ));
             }
-            AppInput::Frame { .. } | AppInput::Carrier { .. } | AppInput::Stream { .. } => {}
+            AppInput::Frame { .. }
+            | AppInput::Carrier { .. }
+            | AppInput::Stream { .. }
+            | AppInput::Terminate => {}
         }
     }
 }
@@ -70,7 +73,10 @@ impl HostApp for Echo {
                     self.log.borrow_mut().push("arp frame".into());
                 }
             }
-            AppInput::Timer | AppInput::Carrier { .. } | AppInput::Stream { .. } => {}
+            AppInput::Timer
+            | AppInput::Carrier { .. }
+            | AppInput::Stream { .. }
+            | AppInput::Terminate => {}
         }
     }
 }

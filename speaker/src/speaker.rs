@@ -64,10 +64,17 @@ pub struct Speaker {
     /// No Layer 2 announcement before this: a speaker that just joined does not know
     /// the other members yet and would elect itself everywhere.
     announce_after: Option<crate::time::Instant>,
+    /// A planned shutdown is under way: Layer 2 answers stop at this time.
+    stop_answering_at: Option<crate::time::Instant>,
 }
 
 /// How long a speaker that just joined the membership waits before announcing.
 pub const JOIN_SETTLE: Duration = Duration::from_millis(500);
+
+/// After a planned shutdown starts, how long this node keeps answering for its
+/// addresses: long enough for the successor to hear our Leave, take over and send its
+/// gratuitous ARP, so clients move without losing a packet.
+pub const HANDOVER_GRACE: Duration = Duration::from_secs(1);
 
 impl Speaker {
     /// A speaker with no configuration yet: it announces nothing until it has one.
@@ -88,6 +95,7 @@ impl Speaker {
             conflicts: Vec::new(),
             detector: None,
             announce_after: None,
+            stop_answering_at: None,
         }
     }
 
@@ -254,6 +262,11 @@ impl Speaker {
     /// A wake-up asked for is due.
     pub fn handle_timeout(&mut self, io: &mut impl Io) {
         let now = io.now();
+        if self.stop_answering_at.is_some_and(|t| t <= now) {
+            self.stop_answering_at = None;
+            self.announcer.set(now, &BTreeMap::new(), |_| true);
+            self.config = None;
+        }
         if self.announce_after.is_some_and(|t| t <= now) {
             self.announce_after = None;
             self.recompute(io);
@@ -270,24 +283,43 @@ impl Speaker {
         self.after_membership(io);
     }
 
-    /// Planned shutdown: BGP sessions end with a Cease carrying the reason; Layer 2
-    /// simply stops answering (the new owner's announcements move clients).
+    /// Planned shutdown (SIGTERM): leave the membership so the successor takes over at
+    /// once, keep answering for our addresses during [`HANDOVER_GRACE`] while clients
+    /// move to it, then stop; BGP sessions end with a Cease carrying `reason`. Without
+    /// membership, answers stop at once.
     pub fn shutdown(&mut self, io: &mut impl Io, reason: &str) {
-        if let Some((m, _)) = &mut self.detector {
-            m.leave(io.now());
-        }
+        let now = io.now();
         for p in self.peers.values_mut() {
             p.session.stop(reason);
         }
+        match &mut self.detector {
+            Some((m, _)) => {
+                m.leave(now);
+                self.announcer.quiesce();
+                self.stop_answering_at = Some(now + HANDOVER_GRACE);
+            }
+            None => {
+                self.announcer.set(now, &BTreeMap::new(), |_| true);
+                self.config = None;
+            }
+        }
         self.flush(io);
-        self.announcer.set(io.now(), &BTreeMap::new(), |_| true);
-        self.config = None;
+    }
+
+    /// Whether a planned shutdown has finished: nothing is answered any more.
+    pub fn is_stopped(&self) -> bool {
+        self.config.is_none() && self.stop_answering_at.is_none()
     }
 
     fn recompute(&mut self, io: &mut impl Io) {
         let Some(cfg) = &self.config else {
             return;
         };
+        if self.stop_answering_at.is_some() {
+            // Shutting down: keep the current announcements until the grace ends.
+            self.flush(io);
+            return;
+        }
         let world = World {
             config: cfg,
             nodes: &self.nodes,
@@ -425,7 +457,10 @@ impl Speaker {
                 io.send_datagram(*addr, t.to, &t.data);
             }
         }
-        let settle = self.announce_after.filter(|t| io.now() < *t);
+        let settle = self
+            .announce_after
+            .filter(|t| io.now() < *t)
+            .or(self.stop_answering_at);
         let next = [
             self.announcer.poll_timeout(),
             self.detector.as_ref().and_then(|(m, _)| m.poll_timeout()),

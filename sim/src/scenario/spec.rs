@@ -395,6 +395,8 @@ pub struct TimelineEntry {
     pub restart: Option<String>,
     pub set_clock: Option<SetClockAction>,
     pub kill: Option<String>,
+    /// SIGTERM a host's applications (graceful shutdown).
+    pub terminate: Option<String>,
     pub start: Option<String>,
     pub pause: Option<String>,
     pub resume: Option<String>,

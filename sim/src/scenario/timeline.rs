@@ -60,6 +60,7 @@ pub(super) fn timeline(
             ("restart", e.restart.is_some()),
             ("set_clock", e.set_clock.is_some()),
             ("kill", e.kill.is_some()),
+            ("terminate", e.terminate.is_some()),
             ("start", e.start.is_some()),
             ("pause", e.pause.is_some()),
             ("resume", e.resume.is_some()),
@@ -72,7 +73,7 @@ pub(super) fn timeline(
             ctx.err(
                 &tp,
                 if set.is_empty() {
-                    "no action: add one of own, release, garp, unsolicited_na, link_down, link_up, set_link, partition, heal, crash, restart, set_clock, kill, start, pause, resume".to_string()
+                    "no action: add one of own, release, garp, unsolicited_na, link_down, link_up, set_link, partition, heal, crash, restart, set_clock, kill, terminate, start, pause, resume".to_string()
                 } else {
                     format!("one action per entry, found {}", set.join(", "))
                 },
@@ -333,6 +334,7 @@ pub(super) fn timeline(
         } else if let Some((key, name)) = [
             ("kill", &e.kill),
             ("start", &e.start),
+            ("terminate", &e.terminate),
             ("pause", &e.pause),
             ("resume", &e.resume),
         ]
@@ -349,6 +351,10 @@ pub(super) fn timeline(
                     "start" => (
                         WorldAction::StartApps { host },
                         format!("start {name}'s applications"),
+                    ),
+                    "terminate" => (
+                        WorldAction::TerminateApps { host },
+                        format!("SIGTERM {name}'s applications"),
                     ),
                     "pause" => (
                         WorldAction::PauseApps { host },

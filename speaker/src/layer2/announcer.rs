@@ -164,6 +164,17 @@ impl Announcer {
         self.handle_timeout(now);
     }
 
+    /// Stops every pending burst and probe (a planned shutdown: a successor is taking
+    /// over, and our own gratuitous ARP would pull clients back). Announced addresses
+    /// keep being answered; addresses still probing are dropped.
+    pub fn quiesce(&mut self) {
+        self.entries
+            .retain(|_, e| !matches!(e.phase, Phase::Probing { .. } | Phase::Conflict(..)));
+        for e in self.entries.values_mut() {
+            e.phase = Phase::Steady;
+        }
+    }
+
     /// Whether to answer an ARP request / neighbour solicitation for `ip` on `iface`.
     pub fn answers(&self, ip: IpAddr, iface: &str) -> bool {
         self.entries.get(&ip).is_some_and(|e| {
@@ -438,6 +449,25 @@ mod tests {
             iface: "eth1".into()
         }));
         assert!(acts.iter().all(|x| !matches!(x, Action::Announce { ip, .. } if *ip == "192.0.2.41".parse::<IpAddr>().unwrap())));
+    }
+
+    #[test]
+    fn quiesce_stops_bursts_but_keeps_answering() {
+        let mut a = Announcer::new(AnnouncerConfig::default());
+        a.set(Instant::ZERO, &want(&[("192.0.2.60", &["eth0"])]), |_| true);
+        a.set(
+            Instant::ZERO,
+            &want(&[("192.0.2.60", &["eth0"]), ("192.0.2.61", &["eth0"])]),
+            |_| false,
+        );
+        a.drain_actions();
+        a.quiesce();
+        assert_eq!(a.poll_timeout(), None, "no more bursts or probes");
+        assert!(a.answers(ip("192.0.2.60"), "eth0"));
+        assert!(
+            !a.answers(ip("192.0.2.61"), "eth0"),
+            "a probing address is dropped"
+        );
     }
 
     #[test]
