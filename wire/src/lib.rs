@@ -359,6 +359,43 @@ impl IpPacket {
     }
 }
 
+/// Starts an IP packet of `src`/`dst`'s family carrying `l4_len` bytes of `proto`:
+/// Ethernet headroom, then the IP header (IPv4 checksum filled in). Returns the buffer
+/// and the pseudo-header sum the transport checksum starts from. One place writes IP
+/// headers so UDP and TCP can never disagree on TTL, flags or lengths.
+fn ip_packet_start(
+    src: IpAddr,
+    dst: IpAddr,
+    proto: u8,
+    l4_len: usize,
+) -> Result<(Vec<u8>, u32), FrameError> {
+    match (src, dst) {
+        (IpAddr::V4(s), IpAddr::V4(d)) => {
+            let mut b = Vec::with_capacity(ETH_HEADER_LEN + 20 + l4_len);
+            b.resize(ETH_HEADER_LEN, 0);
+            b.extend_from_slice(&[0x45, 0]);
+            b.extend_from_slice(&((20 + l4_len) as u16).to_be_bytes());
+            b.extend_from_slice(&[0, 0, 0x40, 0, 64, proto, 0, 0]);
+            b.extend_from_slice(&s.octets());
+            b.extend_from_slice(&d.octets());
+            let c = fold(sum16(0, &b[ETH_HEADER_LEN..]));
+            b[ETH_HEADER_LEN + 10..ETH_HEADER_LEN + 12].copy_from_slice(&c.to_be_bytes());
+            Ok((b, pseudo_v4(s, d, proto, l4_len)))
+        }
+        (IpAddr::V6(s), IpAddr::V6(d)) => {
+            let mut b = Vec::with_capacity(ETH_HEADER_LEN + 40 + l4_len);
+            b.resize(ETH_HEADER_LEN, 0);
+            b.extend_from_slice(&[0x60, 0, 0, 0]);
+            b.extend_from_slice(&(l4_len as u16).to_be_bytes());
+            b.extend_from_slice(&[proto, 64]);
+            b.extend_from_slice(&s.octets());
+            b.extend_from_slice(&d.octets());
+            Ok((b, pseudo_v6(s, d, proto, l4_len)))
+        }
+        _ => Err(FrameError::Unsupported("mixed address families")),
+    }
+}
+
 /// Builds a UDP datagram in an IP packet of the family of `src`/`dst`, with headroom
 /// for the Ethernet header and both checksums. Mixed families are a caller bug and are
 /// reported, not panicked on.
@@ -370,32 +407,7 @@ pub fn udp_packet(
     payload: &[u8],
 ) -> Result<IpPacket, FrameError> {
     let udp_len = 8 + payload.len();
-    let (hdr, pseudo) = match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => (20, pseudo_v4(s, d, IPPROTO_UDP, udp_len)),
-        (IpAddr::V6(s), IpAddr::V6(d)) => (40, pseudo_v6(s, d, IPPROTO_UDP, udp_len)),
-        _ => return Err(FrameError::Unsupported("mixed address families")),
-    };
-    let mut b = Vec::with_capacity(ETH_HEADER_LEN + hdr + udp_len);
-    b.resize(ETH_HEADER_LEN, 0);
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            b.extend_from_slice(&[0x45, 0]);
-            b.extend_from_slice(&((hdr + udp_len) as u16).to_be_bytes());
-            b.extend_from_slice(&[0, 0, 0x40, 0, 64, IPPROTO_UDP, 0, 0]);
-            b.extend_from_slice(&s.octets());
-            b.extend_from_slice(&d.octets());
-            let c = fold(sum16(0, &b[ETH_HEADER_LEN..]));
-            b[ETH_HEADER_LEN + 10..ETH_HEADER_LEN + 12].copy_from_slice(&c.to_be_bytes());
-        }
-        (IpAddr::V6(s), IpAddr::V6(d)) => {
-            b.extend_from_slice(&[0x60, 0, 0, 0]);
-            b.extend_from_slice(&(udp_len as u16).to_be_bytes());
-            b.extend_from_slice(&[IPPROTO_UDP, 64]);
-            b.extend_from_slice(&s.octets());
-            b.extend_from_slice(&d.octets());
-        }
-        _ => return Err(FrameError::Unsupported("mixed address families")),
-    }
+    let (mut b, pseudo) = ip_packet_start(src, dst, IPPROTO_UDP, udp_len)?;
     let u = b.len();
     b.extend_from_slice(&sport.to_be_bytes());
     b.extend_from_slice(&dport.to_be_bytes());
@@ -444,33 +456,7 @@ impl TcpSegment {
 
 /// Builds a TCP segment in an IP packet (with headroom), checksum included.
 pub fn tcp_packet(src: IpAddr, dst: IpAddr, seg: &TcpSegment) -> Result<IpPacket, FrameError> {
-    let len = 20 + seg.payload.len();
-    let (hdr, pseudo) = match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => (20, pseudo_v4(s, d, IPPROTO_TCP, len)),
-        (IpAddr::V6(s), IpAddr::V6(d)) => (40, pseudo_v6(s, d, IPPROTO_TCP, len)),
-        _ => return Err(FrameError::Unsupported("mixed address families")),
-    };
-    let mut b = Vec::with_capacity(ETH_HEADER_LEN + hdr + len);
-    b.resize(ETH_HEADER_LEN, 0);
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            b.extend_from_slice(&[0x45, 0]);
-            b.extend_from_slice(&((hdr + len) as u16).to_be_bytes());
-            b.extend_from_slice(&[0, 0, 0x40, 0, 64, IPPROTO_TCP, 0, 0]);
-            b.extend_from_slice(&s.octets());
-            b.extend_from_slice(&d.octets());
-            let c = fold(sum16(0, &b[ETH_HEADER_LEN..]));
-            b[ETH_HEADER_LEN + 10..ETH_HEADER_LEN + 12].copy_from_slice(&c.to_be_bytes());
-        }
-        (IpAddr::V6(s), IpAddr::V6(d)) => {
-            b.extend_from_slice(&[0x60, 0, 0, 0]);
-            b.extend_from_slice(&(len as u16).to_be_bytes());
-            b.extend_from_slice(&[IPPROTO_TCP, 64]);
-            b.extend_from_slice(&s.octets());
-            b.extend_from_slice(&d.octets());
-        }
-        _ => return Err(FrameError::Unsupported("mixed address families")),
-    }
+    let (mut b, pseudo) = ip_packet_start(src, dst, IPPROTO_TCP, 20 + seg.payload.len())?;
     let t = b.len();
     b.extend_from_slice(&seg.sport.to_be_bytes());
     b.extend_from_slice(&seg.dport.to_be_bytes());
