@@ -87,12 +87,24 @@ enum Command {
     },
 }
 
-fn main() -> Result<()> {
+/// Errors are the user's (a bad scenario, failed expectations), so they are printed as
+/// their message chain, never as a backtrace, whatever `RUST_BACKTRACE` says.
+fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match dispatch(Cli::parse()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<()> {
+    match cli.command {
         Command::Run {
             file,
             seed,

@@ -304,3 +304,95 @@ fn clock_settings_are_checked() {
     let plan = scenario::parse("ok.yaml", &ok).unwrap();
     assert_eq!(plan.hosts[1].clock.offset_ns, -1_500_000_000);
 }
+
+/// A scenario whose `metallb`/`kubernetes` name files, written in a fresh directory
+/// under the target dir; returns the parse result of `scenario.yaml` there.
+fn parse_with_files(
+    case: &str,
+    files: &[(&str, &str)],
+    keys: &str,
+) -> Result<scenario::Plan, ScenarioError> {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("files-{case}"));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    for (name, text) in files {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+    let text = format!("{GOOD}nodes:\n  - {{ name: n1, endpoints: [default/web] }}\n{keys}");
+    let path = dir.join("scenario.yaml");
+    std::fs::write(&path, text).unwrap();
+    scenario::load(&path)
+}
+
+const POOL: &str = "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: p, namespace: metallb-system}\nspec:\n  addresses: [198.51.100.200/32]\n";
+const L2: &str = "apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: l2, namespace: metallb-system}\n";
+const WEB: &str = "apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec:\n  type: LoadBalancer\n  ports: [{port: 80}]\n";
+
+#[test]
+fn metallb_and_services_load_from_files_and_directories() {
+    let plan = parse_with_files(
+        "ok",
+        &[
+            ("cfg/10-pool.yaml", POOL),
+            ("cfg/20-l2.yml", L2),
+            ("cfg/notes.txt", "not yaml, not loaded"),
+            ("svc.yaml", WEB),
+        ],
+        "metallb:\n  files: [cfg]\nkubernetes:\n  files: [svc.yaml]\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    // The controller gave web the pool's only address and n1's speaker announces it.
+    let (outcome, _) = ferrolb_sim::run::run(&plan, None, false);
+    let report = ferrolb_sim::report::render(&outcome, false);
+    assert!(
+        report.contains("n1: speaker announces 198.51.100.200"),
+        "{report}"
+    );
+}
+
+#[test]
+fn file_problems_name_the_key_the_index_and_the_path() {
+    let err = parse_with_files("missing", &[], "metallb:\n  files: [nope.yaml]\n")
+        .unwrap_err()
+        .to_string();
+    assert_mentions(&err, &["metallb.files[0]", "nope.yaml"]);
+
+    let err = parse_with_files(
+        "empty-dir",
+        &[("cfg/readme.txt", "x"), ("pool.yaml", POOL)],
+        "metallb:\n  files: [pool.yaml, cfg]\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_mentions(&err, &["metallb.files[1]", "no .yaml or .yml file"]);
+
+    let err = parse_with_files("none", &[], "metallb:\n  files: []\n")
+        .unwrap_err()
+        .to_string();
+    assert_mentions(&err, &["metallb.files", "names no file"]);
+
+    // A syntax error inside a named file points at that file, line and column.
+    let err = parse_with_files(
+        "syntax",
+        &[
+            ("pool.yaml", POOL),
+            ("svc.yaml", "apiVersion: v1\nkind: [\n"),
+        ],
+        "metallb:\n  files: [pool.yaml]\nkubernetes:\n  files: [svc.yaml]\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_mentions(&err, &["kubernetes.files[0]", "svc.yaml:"]);
+
+    // A validation error in a file is reported with the object and field.
+    let err = parse_with_files(
+        "invalid",
+        &[("pool.yaml", &POOL.replace("198.51.100.200/32", "nope"))],
+        "metallb:\n  files: [pool.yaml]\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_mentions(&err, &["IPAddressPool/p", "spec.addresses"]);
+}

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
 
 use ferrolb_api::config::{Config, Options};
 use ferrolb_api::load::{LoadReport, Resources};
@@ -14,7 +15,7 @@ use ferrolb_speaker::layer2::announcer::AnnouncerConfig;
 use ferrolb_speaker::members::MembersConfig;
 
 use super::plan::{Ctx, HostPlan};
-use super::spec::ScenarioFile;
+use super::spec::{ScenarioFile, YamlSource};
 use crate::speaker_app::{MembershipSetup, SpeakerSetup};
 
 /// The membership port (MetalLB's memberlist default).
@@ -26,6 +27,7 @@ const MEMBERSHIP_KEY: &[u8] = b"ferrolb-sim-cluster";
 pub(super) fn plan_nodes(
     ctx: &mut Ctx,
     file: &ScenarioFile,
+    base: &Path,
     host_idx: &BTreeMap<&str, usize>,
     hosts: &mut [HostPlan],
 ) {
@@ -43,20 +45,18 @@ pub(super) fn plan_nodes(
     let Some(metallb) = &file.metallb else {
         ctx.err(
             "metallb",
-            "required with `nodes`: the MetalLB configuration (inline YAML)",
+            "required with `nodes`: the MetalLB configuration (inline YAML or `files:`)",
         );
         return;
     };
     let mut res = Resources::default();
     let mut report = LoadReport::default();
-    if let Err(e) = res.load_str("metallb", metallb, &mut report) {
-        ctx.err("metallb", e.to_string());
+    if !load_source(ctx, "metallb", metallb, base, &mut res, &mut report) {
         return;
     }
     if let Some(k8s) = &file.kubernetes
-        && let Err(e) = res.load_str("kubernetes", k8s, &mut report)
+        && !load_source(ctx, "kubernetes", k8s, base, &mut res, &mut report)
     {
-        ctx.err("kubernetes", e.to_string());
         return;
     }
     let config = match Config::from_resources(&res, &Options::default()) {
@@ -182,4 +182,78 @@ pub(super) fn plan_nodes(
             }),
         });
     }
+}
+
+/// Loads one `metallb`/`kubernetes` source into `res`; a problem is reported under
+/// `key` (and the offending path) and returns false.
+fn load_source(
+    ctx: &mut Ctx,
+    key: &str,
+    src: &YamlSource,
+    base: &Path,
+    res: &mut Resources,
+    report: &mut LoadReport,
+) -> bool {
+    let files = match src {
+        YamlSource::Inline(text) => {
+            return match res.load_str(key, text, report) {
+                Ok(()) => true,
+                Err(e) => {
+                    ctx.err(key, e.to_string());
+                    false
+                }
+            };
+        }
+        YamlSource::Files { files } => files,
+    };
+    if files.is_empty() {
+        ctx.err(format!("{key}.files"), "names no file");
+        return false;
+    }
+    for (i, f) in files.iter().enumerate() {
+        let path = format!("{key}.files[{i}]");
+        let full = base.join(f);
+        let list = match yaml_files(&full) {
+            Ok(l) => l,
+            Err(e) => {
+                ctx.err(path, format!("{}: {e}", full.display()));
+                return false;
+            }
+        };
+        if list.is_empty() {
+            ctx.err(
+                path,
+                format!("{}: directory holds no .yaml or .yml file", full.display()),
+            );
+            return false;
+        }
+        for one in list {
+            if let Err(e) = res.load_file(&one, report) {
+                ctx.err(path, e.to_string());
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// `path` itself, or a directory's `*.yaml`/`*.yml` files sorted by name (not
+/// recursive, as `kubectl apply -f dir/`).
+fn yaml_files(path: &Path) -> std::io::Result<Vec<PathBuf>> {
+    if !std::fs::metadata(path)?.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(path)? {
+        let p = entry?.path();
+        let yaml = p
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e == "yaml" || e == "yml");
+        if yaml && p.is_file() {
+            out.push(p);
+        }
+    }
+    out.sort();
+    Ok(out)
 }

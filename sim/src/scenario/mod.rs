@@ -39,8 +39,8 @@ pub enum ScenarioError {
     },
 }
 
-/// Parses and checks scenario text. `file` names it in errors and gives the default
-/// scenario name (its stem).
+/// Parses and checks scenario text. `file` names it in errors, gives the default
+/// scenario name (its stem) and the directory that `files:` paths are relative to.
 pub fn parse(file: &str, text: &str) -> Result<Plan, ScenarioError> {
     let mut opts = serde_saphyr::Options::default();
     opts.strict_booleans = true;
@@ -65,7 +65,8 @@ pub fn parse(file: &str, text: &str) -> Result<Plan, ScenarioError> {
         .file_stem()
         .and_then(|s| s.to_str())
         .unwrap_or(file);
-    plan::plan(&parsed, stem).map_err(|problems| ScenarioError::Invalid {
+    let base = Path::new(file).parent().unwrap_or_else(|| Path::new(""));
+    plan::plan(&parsed, stem, base).map_err(|problems| ScenarioError::Invalid {
         file: file.to_string(),
         problems,
     })

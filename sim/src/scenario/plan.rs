@@ -233,7 +233,11 @@ pub(super) fn bounds(ctx: &mut Ctx, path: String, b: &Option<Bounds>) -> Option<
 }
 
 /// Checks and resolves a parsed file. `default_name` is used when the file has none.
-pub fn plan(file: &ScenarioFile, default_name: &str) -> Result<Plan, Vec<Problem>> {
+pub fn plan(
+    file: &ScenarioFile,
+    default_name: &str,
+    base: &std::path::Path,
+) -> Result<Plan, Vec<Problem>> {
     let mut ctx = Ctx { problems: vec![] };
     let reserved: [(&str, &Option<serde_json::Value>, &str); 1] = [(
         "routers",
@@ -418,7 +422,7 @@ pub fn plan(file: &ScenarioFile, default_name: &str) -> Result<Plan, Vec<Problem
             speaker: None,
         });
     }
-    super::cluster::plan_nodes(&mut ctx, file, &host_idx, &mut hosts);
+    super::cluster::plan_nodes(&mut ctx, file, base, &host_idx, &mut hosts);
 
     // Links.
     let mut links: Vec<LinkPlan> = vec![];

@@ -129,11 +129,26 @@ pub struct ScenarioFile {
     pub nodes: Vec<NodeSpec>,
     /// Reserved: BGP routers (FRR-like) peering with the speakers.
     pub routers: Option<serde_json::Value>,
-    /// Kubernetes objects as inline multi-document YAML: Services and Namespaces. The
-    /// real controller assigns their addresses before the run starts.
-    pub kubernetes: Option<String>,
-    /// The MetalLB configuration as inline multi-document YAML.
-    pub metallb: Option<String>,
+    /// Kubernetes objects (Services and Namespaces): inline multi-document YAML or
+    /// files. The real controller assigns their addresses before the run starts.
+    pub kubernetes: Option<YamlSource>,
+    /// The MetalLB configuration: inline multi-document YAML or files.
+    pub metallb: Option<YamlSource>,
+}
+
+/// Where Kubernetes YAML comes from: written into the scenario, or the operator's own
+/// files, so the configuration a cluster runs is the one the scenario tests.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum YamlSource {
+    /// Multi-document YAML in the scenario file itself.
+    Inline(String),
+    /// Files and directories (every `*.yaml`/`*.yml` in a directory, by name), relative
+    /// to the scenario file's directory.
+    Files {
+        /// The paths, loaded in order.
+        files: Vec<String>,
+    },
 }
 
 /// A Kubernetes node running the speaker.
