@@ -158,6 +158,11 @@ pub trait HostIo {
     /// without configuring it on an interface, so the kernel does not answer ARP/ND for
     /// it — the application does.
     fn set_claimed(&mut self, addr: IpAddr, claimed: bool);
+    /// Tells the simulator the application now announces (`true`) or stops announcing
+    /// `addr` (answers ARP/ND for it, or advertises it). Nothing on the wire changes:
+    /// it is what the report shows as "announced by", and where split brain is judged
+    /// when every node accepts the address anyway, as kube-proxy makes them.
+    fn set_announcing(&mut self, addr: IpAddr, announcing: bool);
     /// Adds (`present`) or removes an address on an interface, as `ip addr add/del`
     /// does (keepalived, kube-vip): the kernel then accepts it *and answers ARP/ND for
     /// it itself*. Such addresses survive the application (a killed keepalived leaves

@@ -48,6 +48,11 @@ pub enum Effect {
         ip: IpAddr,
         claimed: bool,
     },
+    /// An application started or stopped announcing an address.
+    Announce {
+        ip: IpAddr,
+        on: bool,
+    },
     Neigh {
         nic: IfIndex,
         ip: IpAddr,
@@ -89,6 +94,8 @@ pub struct Host {
     base_addrs: Vec<Vec<(IpAddr, u8)>>,
     nics: Vec<Nic>,
     claimed: BTreeSet<IpAddr>,
+    /// Addresses the applications say they announce.
+    announced: BTreeSet<IpAddr>,
     factories: Vec<AppFactory>,
     apps: Vec<AppSlot>,
     powered: bool,
@@ -127,6 +134,7 @@ enum Action {
     Bind(u16),
     Wake(Instant),
     Claim(IpAddr, bool),
+    Announce(IpAddr, bool),
     Note(String),
 }
 
@@ -175,6 +183,9 @@ impl HostIo for AppIo<'_> {
     fn set_claimed(&mut self, addr: IpAddr, claimed: bool) {
         self.actions.push(Action::Claim(addr, claimed));
     }
+    fn set_announcing(&mut self, addr: IpAddr, announcing: bool) {
+        self.actions.push(Action::Announce(addr, announcing));
+    }
     fn rng(&mut self) -> &mut SimRng {
         self.rng
     }
@@ -214,6 +225,7 @@ impl Host {
             base_addrs,
             nics: vec![],
             claimed: BTreeSet::new(),
+            announced: BTreeSet::new(),
             factories,
             apps: vec![],
             powered: false,
@@ -297,6 +309,7 @@ impl Host {
         self.boots += 1;
         self.nics = self.fresh_nics(now);
         self.claimed.clear();
+        self.announced.clear();
         for (i, base) in self.base_addrs.iter().enumerate() {
             self.ifaces[i].addrs = base.clone();
         }
@@ -342,6 +355,10 @@ impl Host {
         let mut out = vec![];
         for i in 0..self.apps.len() {
             self.tcp.close_app(now, i, &mut out);
+        }
+        // Dead applications announce nothing.
+        for ip in std::mem::take(&mut self.announced) {
+            fx.push(Effect::Announce { ip, on: false });
         }
         self.apps.clear();
         self.apps_state = AppsState::Dead;
@@ -399,9 +416,10 @@ impl Host {
 
     /// Power off: everything volatile is gone; frames to this host are lost.
     /// Returns the addresses that were claimed or added at run time (and are not
-    /// accepted any more).
-    pub fn power_off(&mut self) -> Vec<IpAddr> {
+    /// accepted any more), and those its applications announced.
+    pub fn power_off(&mut self) -> (Vec<IpAddr>, Vec<IpAddr>) {
         self.powered = false;
+        let announced: Vec<IpAddr> = std::mem::take(&mut self.announced).into_iter().collect();
         self.apps.clear();
         self.apps_state = AppsState::Dead;
         let mut gone: BTreeSet<IpAddr> = std::mem::take(&mut self.claimed);
@@ -412,7 +430,7 @@ impl Host {
                 }
             }
         }
-        gone.into_iter().collect()
+        (gone.into_iter().collect(), announced)
     }
 
     /// The earliest time the kernel's timers need to run.
@@ -567,6 +585,16 @@ impl Host {
                     }
                     if self.accepts(ip) != was {
                         fx.push(Effect::Claim { ip, claimed: !was });
+                    }
+                }
+                Action::Announce(ip, on) => {
+                    let changed = if on {
+                        self.announced.insert(ip)
+                    } else {
+                        self.announced.remove(&ip)
+                    };
+                    if changed {
+                        fx.push(Effect::Announce { ip, on });
                     }
                 }
                 Action::Note(t) => fx.push(Effect::Note(t)),

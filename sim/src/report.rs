@@ -121,9 +121,10 @@ pub fn render(o: &RunOutcome, fingerprint: bool) -> String {
                 "  {}: {} flow(s), max outage {}, lost {}",
                 a.address, a.flows, a.max_outage, a.lost
             );
-            if !a.owners.is_empty() {
-                let steps: Vec<String> = a
-                    .owners
+            let h = a.holders();
+            if !h.steps.is_empty() {
+                let steps: Vec<String> = h
+                    .steps
                     .iter()
                     .take(MAX_LINES)
                     .map(|(at, hosts)| {
@@ -136,12 +137,12 @@ pub fn render(o: &RunOutcome, fingerprint: bool) -> String {
                         format!("{at} {who}")
                     })
                     .collect();
-                let split = if a.max_owners > 1 {
-                    format!("  (up to {} at once: split brain)", a.max_owners)
+                let split = if h.max > 1 {
+                    format!("  (up to {} at once: {})", h.max, h.overlap)
                 } else {
                     String::new()
                 };
-                let _ = writeln!(s, "    owners: {}{split}", steps.join(", "));
+                let _ = writeln!(s, "    {}: {}{split}", h.label, steps.join(", "));
             }
         }
     }

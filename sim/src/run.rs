@@ -33,8 +33,81 @@ pub struct AddressOutcome {
     pub lost: u64,
     /// The set of hosts accepting the address, after each change.
     pub owners: Vec<(Instant, Vec<u32>)>,
-    /// Most hosts that accepted it at the same time (2+ is split brain).
+    /// Most hosts that accepted it at the same time (2+ is split brain, unless
+    /// announcers are known).
     pub max_owners: usize,
+    /// The set of hosts whose application announced the address, after each change
+    /// (empty when no application reports announcements, as scripted hosts do not).
+    pub announcers: Vec<(Instant, Vec<u32>)>,
+    /// Most hosts that announced it at the same time (2+ is split brain).
+    pub max_announcers: usize,
+}
+
+/// Which hosts held an address over time, as the report and the timeline show it.
+#[derive(Clone, Copy, Debug)]
+pub struct Holders<'a> {
+    /// What the row is ("owners" or "announced by").
+    pub label: &'static str,
+    /// The set of hosts after each change.
+    pub steps: &'a [(Instant, Vec<u32>)],
+    /// Most hosts at once.
+    pub max: usize,
+    /// What two or more at once means for this row.
+    pub overlap: &'static str,
+    /// What one member of the row is called, in expectations.
+    pub noun: &'static str,
+}
+
+impl AddressOutcome {
+    /// The row that says which host clients reach: the announcers when known (every
+    /// speaker node accepts every address, as kube-proxy makes it), else who accepts.
+    /// Two owners are a split brain; two announcers may also be a planned handover
+    /// (the old node answers on while clients move), so that row says what is seen.
+    pub fn holders(&self) -> Holders<'_> {
+        if self.announcers.is_empty() {
+            Holders {
+                label: "owners",
+                steps: &self.owners,
+                max: self.max_owners,
+                overlap: "split brain",
+                noun: "owner(s)",
+            }
+        } else {
+            Holders {
+                label: "announced by",
+                steps: &self.announcers,
+                max: self.max_announcers,
+                overlap: "more than one answers",
+                noun: "announcer(s)",
+            }
+        }
+    }
+}
+
+/// Folds a log of (host, address, on/off) into each address's set over time and the
+/// largest such set.
+fn fold_sets(
+    log: &[crate::world::OwnerEvent],
+    by_addr: &mut BTreeMap<IpAddr, AddressOutcome>,
+    blank: impl Fn(IpAddr) -> AddressOutcome,
+    row: impl Fn(&mut AddressOutcome) -> (&mut Vec<(Instant, Vec<u32>)>, &mut usize),
+) {
+    let mut sets: BTreeMap<IpAddr, std::collections::BTreeSet<u32>> = BTreeMap::new();
+    for e in log {
+        let set = sets.entry(e.ip).or_default();
+        if e.owned {
+            set.insert(e.host);
+        } else {
+            set.remove(&e.host);
+        }
+        let now: Vec<u32> = set.iter().copied().collect();
+        let (steps, max) = row(by_addr.entry(e.ip).or_insert_with(|| blank(e.ip)));
+        *max = (*max).max(now.len());
+        match steps.last_mut() {
+            Some((at, hosts)) if *at == e.at => *hosts = now,
+            _ => steps.push((e.at, now)),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,6 +254,8 @@ pub fn outcome(plan: &Plan, seed: u64, world: &World, end: Instant) -> RunOutcom
         lost: 0,
         owners: vec![],
         max_owners: 0,
+        announcers: vec![],
+        max_announcers: 0,
     };
     for f in &flows {
         let a = by_addr
@@ -190,22 +265,12 @@ pub fn outcome(plan: &Plan, seed: u64, world: &World, end: Instant) -> RunOutcom
         a.max_outage = a.max_outage.max(f.stats.max_outage);
         a.lost += f.stats.lost;
     }
-    let mut sets: BTreeMap<IpAddr, std::collections::BTreeSet<u32>> = BTreeMap::new();
-    for e in world.owner_log() {
-        let set = sets.entry(e.ip).or_default();
-        if e.owned {
-            set.insert(e.host);
-        } else {
-            set.remove(&e.host);
-        }
-        let now: Vec<u32> = set.iter().copied().collect();
-        let a = by_addr.entry(e.ip).or_insert_with(|| blank(e.ip));
-        a.max_owners = a.max_owners.max(now.len());
-        match a.owners.last_mut() {
-            Some((at, owners)) if *at == e.at => *owners = now,
-            _ => a.owners.push((e.at, now)),
-        }
-    }
+    fold_sets(world.owner_log(), &mut by_addr, blank, |a| {
+        (&mut a.owners, &mut a.max_owners)
+    });
+    fold_sets(world.announce_log(), &mut by_addr, blank, |a| {
+        (&mut a.announcers, &mut a.max_announcers)
+    });
     let mut out = RunOutcome {
         name: plan.name.clone(),
         description: plan.description.clone(),
@@ -340,9 +405,9 @@ fn evaluate(plan: &Plan, out: &RunOutcome, log: &[NeighEvent]) -> Vec<CheckResul
             );
         }
         if let Some(m) = c.max_owners {
-            let got = a.map_or(0, |a| a.max_owners);
+            let (got, noun) = a.map_or((0, "owner(s)"), |a| (a.holders().max, a.holders().noun));
             push(
-                format!("address {}: at most {m} owner(s) at a time", c.address),
+                format!("address {}: at most {m} {noun} at a time", c.address),
                 got <= m,
                 got.to_string(),
             );

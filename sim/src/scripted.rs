@@ -420,6 +420,7 @@ mod tests {
         fn wake_at(&mut self, at: Instant) {
             self.wakes.push(at);
         }
+        fn set_announcing(&mut self, _addr: IpAddr, _announcing: bool) {}
         fn set_claimed(&mut self, addr: IpAddr, claimed: bool) {
             if claimed {
                 self.claimed.insert(addr);

@@ -235,9 +235,11 @@ impl HostApp for SpeakerApp {
         if now != self.announced {
             for ip in now.iter().filter(|ip| !self.announced.contains(ip)) {
                 shim.io.annotate(&format!("speaker announces {ip}"));
+                shim.io.set_announcing(*ip, true);
             }
             for ip in self.announced.iter().filter(|ip| !now.contains(ip)) {
                 shim.io.annotate(&format!("speaker withdraws {ip}"));
+                shim.io.set_announcing(*ip, false);
             }
             self.announced = now;
         }

@@ -78,10 +78,12 @@ pub fn render(o: &RunOutcome) -> String {
         .flows
         .iter()
         .flat_map(|f| f.stats.segments.iter().map(|s| s.responder));
-    let owners = o
-        .addresses
-        .iter()
-        .flat_map(|a| a.owners.iter().flat_map(|(_, hs)| hs.iter().copied()));
+    let owners = o.addresses.iter().flat_map(|a| {
+        a.holders()
+            .steps
+            .iter()
+            .flat_map(|(_, hs)| hs.iter().copied())
+    });
     for h in responders.chain(owners) {
         if let std::collections::btree_map::Entry::Vacant(e) = colours.entry(h) {
             e.insert(HOST_COLOURS[order.len() % HOST_COLOURS.len()]);
@@ -91,7 +93,7 @@ pub fn render(o: &RunOutcome) -> String {
     let owned: Vec<&crate::run::AddressOutcome> = o
         .addresses
         .iter()
-        .filter(|a| !a.owners.is_empty())
+        .filter(|a| !a.holders().steps.is_empty())
         .collect();
 
     // Marker labels are stacked in lanes so they never overlap.
@@ -321,8 +323,9 @@ fn flow_row(
     }
 }
 
-/// Who accepted the address over time: one colour per owner, split lanes when two
-/// hosts hold it at once (split brain), empty when nobody does.
+/// Who held the address over time (its announcers when known, else who accepted it):
+/// one colour per host, split lanes when two hold it at once (split brain), empty when
+/// nobody does.
 fn owner_row(
     s: &mut String,
     o: &RunOutcome,
@@ -332,9 +335,11 @@ fn owner_row(
     x: &dyn Fn(Instant) -> f64,
     end: Instant,
 ) {
+    let h = a.holders();
+    let (label, holders) = (h.label, h.steps);
     let _ = writeln!(
         s,
-        r##"<text x="16" y="{:.1}" font-weight="bold">owners</text><text x="16" y="{:.1}" fill="#555" font-size="11">{}</text>"##,
+        r##"<text x="16" y="{:.1}" font-weight="bold">{label}</text><text x="16" y="{:.1}" fill="#555" font-size="11">{}</text>"##,
         y + 10.0,
         y + 24.0,
         a.address
@@ -344,8 +349,8 @@ fn owner_row(
         r##"<rect x="{LEFT}" y="{y:.1}" width="{:.1}" height="{STRIP}" fill="#f6f6f6"/>"##,
         x(end) - LEFT
     );
-    for (i, (at, hosts)) in a.owners.iter().enumerate() {
-        let to = a.owners.get(i + 1).map_or(end, |n| n.0);
+    for (i, (at, hosts)) in holders.iter().enumerate() {
+        let to = holders.get(i + 1).map_or(end, |n| n.0);
         let (x0, x1) = (x(*at), x(to));
         if hosts.is_empty() || x1 <= x0 {
             continue;
@@ -365,7 +370,7 @@ fn owner_row(
             );
         }
         let label = if hosts.len() > 1 {
-            format!("{} (split brain)", names.join(" + "))
+            format!("{} ({})", names.join(" + "), h.overlap)
         } else {
             names.join("")
         };

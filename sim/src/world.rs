@@ -183,7 +183,8 @@ enum Event {
     },
 }
 
-/// A host started or stopped accepting an address (claimed by one of its applications).
+/// A host started or stopped accepting an address (claimed by one of its applications),
+/// or, in the announcement log, its application started or stopped announcing it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct OwnerEvent {
     pub at: Instant,
@@ -213,6 +214,7 @@ pub struct World {
     partitions: BTreeMap<String, Vec<Block>>,
     neigh_log: Vec<NeighEvent>,
     owner_log: Vec<OwnerEvent>,
+    announce_log: Vec<OwnerEvent>,
     markers: Vec<Marker>,
     trace: Trace,
     capture: Option<Vec<CapturedFrame>>,
@@ -237,6 +239,7 @@ impl World {
             partitions: BTreeMap::new(),
             neigh_log: vec![],
             owner_log: vec![],
+            announce_log: vec![],
             markers: vec![],
             trace: Trace::new(record_trace),
             capture: None,
@@ -361,6 +364,10 @@ impl World {
     }
     pub fn owner_log(&self) -> &[OwnerEvent] {
         &self.owner_log
+    }
+    /// Who announced what, when (`owned`: announcing), as the applications said.
+    pub fn announce_log(&self) -> &[OwnerEvent] {
+        &self.announce_log
     }
     pub fn markers(&self) -> &[Marker] {
         &self.markers
@@ -574,6 +581,12 @@ impl World {
                         owned: claimed,
                     });
                 }
+                Effect::Announce { ip, on } => self.announce_log.push(OwnerEvent {
+                    at: now,
+                    host,
+                    ip,
+                    owned: on,
+                }),
                 Effect::Note(text) => {
                     let text = format!("{}: {text}", self.hosts[host as usize].name);
                     tracing::debug!(at = %now, "{text}");
@@ -813,13 +826,17 @@ impl World {
                 self.partitions.remove(&name);
             }
             WorldAction::Crash { host } => {
-                for ip in self.hosts[host as usize].power_off() {
-                    self.owner_log.push(OwnerEvent {
+                let (accepted, announced) = self.hosts[host as usize].power_off();
+                for (log, ips) in [
+                    (&mut self.owner_log, accepted),
+                    (&mut self.announce_log, announced),
+                ] {
+                    log.extend(ips.into_iter().map(|ip| OwnerEvent {
                         at: now,
                         host,
                         ip,
                         owned: false,
-                    });
+                    }));
                 }
                 self.boots[host as usize] = self.boots[host as usize].wrapping_add(1);
                 for (link, _) in self.host_links[host as usize].clone().into_iter().flatten() {

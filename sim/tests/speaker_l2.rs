@@ -100,8 +100,8 @@ fn speaker(node: &'static str, me: &'static str, peer: &'static str) -> AppFacto
     Box::new(move || Box::new(SpeakerApp::new(setup(node, me, peer))))
 }
 
-#[test]
-fn the_real_speaker_fails_over_faster_than_keepalived_when_the_announcing_node_dies() {
+/// A client and two speaker nodes on one switch.
+fn two_nodes() -> (World, u32, u32) {
     let mut w = World::new(7, false);
     let tree = w.rng_tree();
     let sw = w.add_switch("sw", Duration::from_secs(300));
@@ -141,7 +141,17 @@ fn the_real_speaker_fails_over_faster_than_keepalived_when_the_announcing_node_d
             LinkProps::default(),
         );
     }
-    let t = |ms: u64| Instant::ZERO + Duration::from_millis(ms);
+    (w, n1, n2)
+}
+
+fn t(ms: u64) -> Instant {
+    Instant::ZERO + Duration::from_millis(ms)
+}
+
+#[test]
+fn the_real_speaker_fails_over_faster_than_keepalived_when_the_announcing_node_dies() {
+    let (mut w, n1, n2) = two_nodes();
+    let client = 0;
     w.add_flow(FlowSpec {
         name: "web".into(),
         host: client,
@@ -195,4 +205,49 @@ fn the_real_speaker_fails_over_faster_than_keepalived_when_the_announcing_node_d
     for m in w.markers() {
         eprintln!("{:>12} {}", m.at.as_nanos(), m.text);
     }
+}
+
+#[test]
+fn the_report_follows_announcers_and_a_killed_speaker_stops_announcing() {
+    let (mut w, n1, n2) = two_nodes();
+    w.run_until(t(4000));
+    let announcing = |w: &World, upto: Instant| -> BTreeSet<u32> {
+        let mut on = BTreeSet::new();
+        for e in w.announce_log().iter().filter(|e| e.at <= upto) {
+            if e.owned {
+                on.insert(e.host);
+            } else {
+                on.remove(&e.host);
+            }
+        }
+        on
+    };
+    let before = announcing(&w, t(4000));
+    assert_eq!(before.len(), 1, "one announcer: {before:?}");
+    let winner = *before.iter().next().unwrap();
+    assert!(winner == n1 || winner == n2);
+    // Both nodes accept the address all along (kube-proxy), so the owner log alone
+    // would call this a split brain.
+    let accepting: BTreeSet<u32> = w
+        .owner_log()
+        .iter()
+        .filter(|e| e.owned)
+        .map(|e| e.host)
+        .collect();
+    assert_eq!(accepting, BTreeSet::from([n1, n2]));
+    w.schedule(
+        t(5000),
+        WorldAction::KillApps { host: winner },
+        "SIGKILL of the winner's speaker".into(),
+    );
+    w.run_until(t(10_000));
+    let off = w
+        .announce_log()
+        .iter()
+        .find(|e| e.host == winner && !e.owned)
+        .expect("the killed speaker's announcement ends");
+    assert_eq!(off.at, t(5000), "it ends when the process dies");
+    let after = announcing(&w, t(10_000));
+    assert_eq!(after.len(), 1, "the survivor announces: {after:?}");
+    assert!(!after.contains(&winner));
 }
