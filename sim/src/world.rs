@@ -5,7 +5,7 @@
 //! probe, a scripted fault. The world owns all state and is single-threaded; a run is a
 //! pure function of the configuration and the seed.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 
@@ -206,6 +206,10 @@ pub struct World {
     hosts: Vec<Host>,
     host_links: Vec<Vec<Option<(LinkId, usize)>>>,
     armed: Vec<Option<Instant>>,
+    /// Application wake-ups already queued, by (host, app, boot, time): an application
+    /// that asks again for a time it already asked for (the speaker re-arms its next
+    /// deadline after every input) gets one wake-up, not one per request.
+    pending_wakes: BTreeSet<(HostId, u32, u32, Instant)>,
     boots: Vec<u32>,
     switches: Vec<SwitchSlot>,
     links: Vec<LinkSlot>,
@@ -231,6 +235,7 @@ impl World {
             hosts: vec![],
             host_links: vec![],
             armed: vec![],
+            pending_wakes: BTreeSet::new(),
             boots: vec![],
             switches: vec![],
             links: vec![],
@@ -453,6 +458,7 @@ impl World {
                 self.fx = fx;
             }
             Event::AppWake { host, app, boot } => {
+                self.pending_wakes.remove(&(host, app, boot, now));
                 if self.boots[host as usize] == boot {
                     let mut fx = std::mem::take(&mut self.fx);
                     self.hosts[host as usize].app_wake(now, app as usize, &mut fx);
@@ -525,6 +531,9 @@ impl World {
                 }
                 Effect::AppWake { app, at } => {
                     let boot = self.boots[host as usize];
+                    if !self.pending_wakes.insert((host, app as u32, boot, at)) {
+                        continue;
+                    }
                     self.queue.schedule(
                         at,
                         Event::AppWake {

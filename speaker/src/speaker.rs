@@ -20,7 +20,7 @@ use crate::election::{NodeInfo, World};
 use crate::io::{ConnId, ConnectSpec, Io};
 use crate::layer2::announcer::{Action, Announcer, AnnouncerConfig, Conflict};
 use crate::layer2::responder::{self, Interface, L2Counters};
-use crate::members::Members;
+use crate::members::{MemberEvent, Members};
 
 /// Speaker settings that are not in the MetalLB configuration.
 #[derive(Clone, Debug)]
@@ -130,13 +130,21 @@ impl Speaker {
             return;
         };
         let mut changed = false;
+        let mut someone_back = false;
         while let Some(e) = m.poll_event() {
             tracing::info!(event = ?e, "membership");
             changed = true;
+            someone_back |= matches!(&e, MemberEvent::Up { name, .. } if *name != self.cfg.node);
         }
         if changed {
             self.members = Some(m.members().map(str::to_owned).collect());
             self.recompute(io);
+            // What we still announce after the election, we announce again: the member
+            // that is back may have drawn clients away while we could not see it.
+            if someone_back && self.stop_answering_at.is_none() {
+                self.announcer.reassert(io.now());
+                self.flush(io);
+            }
         } else {
             self.flush(io);
         }

@@ -175,6 +175,24 @@ impl Announcer {
         }
     }
 
+    /// Starts a fresh burst for every address announced steadily. For when a member
+    /// comes back after a partition: while apart, the other side elected its own
+    /// announcer and its gratuitous ARP moved clients there; that node withdraws now,
+    /// and without a new burst from us clients would keep its MAC until their
+    /// neighbour entry fails, tens of seconds later. Addresses mid-burst or probing are
+    /// left alone (their own schedule already announces).
+    pub fn reassert(&mut self, now: Instant) {
+        for e in self.entries.values_mut() {
+            if matches!(e.phase, Phase::Steady) {
+                e.phase = Phase::Bursting {
+                    left: self.cfg.bursts,
+                    next: now,
+                };
+            }
+        }
+        self.handle_timeout(now);
+    }
+
     /// Whether to answer an ARP request / neighbour solicitation for `ip` on `iface`.
     pub fn answers(&self, ip: IpAddr, iface: &str) -> bool {
         self.entries.get(&ip).is_some_and(|e| {
@@ -360,6 +378,36 @@ mod tests {
             !a.answers(ip("192.0.2.10"), "eth1"),
             "only on the announcing interfaces"
         );
+    }
+
+    #[test]
+    fn reassert_bursts_again_for_steady_addresses_only() {
+        let mut a = Announcer::new(AnnouncerConfig::default());
+        a.set(Instant::ZERO, &want(&[("192.0.2.10", &["eth0"])]), |_| true);
+        assert_eq!(run(&mut a, at(10_000)).len(), 5);
+        // A new address still probing is not announced early by a reassert.
+        a.set(
+            at(20_000),
+            &want(&[("192.0.2.10", &["eth0"]), ("192.0.2.11", &["eth0"])]),
+            |_| false,
+        );
+        a.drain_actions();
+        a.reassert(at(20_000));
+        let now: Vec<Action> = a.drain_actions();
+        assert_eq!(
+            now,
+            [Action::Announce {
+                ip: ip("192.0.2.10"),
+                iface: "eth0".into()
+            }],
+            "the steady address bursts at once, the probing one does not"
+        );
+        assert!(!a.answers(ip("192.0.2.11"), "eth0"));
+        let again = run(&mut a, at(30_000))
+            .into_iter()
+            .filter(|(_, x)| matches!(x, Action::Announce { ip: i, .. } if *i == ip("192.0.2.10")))
+            .count();
+        assert_eq!(again, 4, "the rest of a full burst follows");
     }
 
     #[test]
