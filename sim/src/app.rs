@@ -161,7 +161,9 @@ pub trait HostIo {
     /// Tells the simulator the application now announces (`true`) or stops announcing
     /// `addr` (answers ARP/ND for it, or advertises it). Nothing on the wire changes:
     /// it is what the report shows as "announced by", and where split brain is judged
-    /// when every node accepts the address anyway, as kube-proxy makes them.
+    /// when every node accepts the address anyway, as kube-proxy makes them. Saying
+    /// `false` first declares an address the application may announce, so the report
+    /// shows "announced by: nobody" rather than falling back to who accepts it.
     fn set_announcing(&mut self, addr: IpAddr, announcing: bool);
     /// Adds (`present`) or removes an address on an interface, as `ip addr add/del`
     /// does (keepalived, kube-vip): the kernel then accepts it *and answers ARP/ND for

@@ -7,7 +7,7 @@
 //! application itself — exactly the split between a node's kernel and a MetalLB
 //! speaker answering from user space.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::{IpAddr, SocketAddr};
 
 use crate::app::{AppInput, HostApp, HostIo, IfIndex, IfaceInfo};
@@ -94,8 +94,8 @@ pub struct Host {
     base_addrs: Vec<Vec<(IpAddr, u8)>>,
     nics: Vec<Nic>,
     claimed: BTreeSet<IpAddr>,
-    /// Addresses the applications say they announce.
-    announced: BTreeSet<IpAddr>,
+    /// Addresses the applications announce (`true`) or could announce and do not.
+    announced: BTreeMap<IpAddr, bool>,
     factories: Vec<AppFactory>,
     apps: Vec<AppSlot>,
     powered: bool,
@@ -225,7 +225,7 @@ impl Host {
             base_addrs,
             nics: vec![],
             claimed: BTreeSet::new(),
-            announced: BTreeSet::new(),
+            announced: BTreeMap::new(),
             factories,
             apps: vec![],
             powered: false,
@@ -357,8 +357,10 @@ impl Host {
             self.tcp.close_app(now, i, &mut out);
         }
         // Dead applications announce nothing.
-        for ip in std::mem::take(&mut self.announced) {
-            fx.push(Effect::Announce { ip, on: false });
+        for (ip, on) in std::mem::take(&mut self.announced) {
+            if on {
+                fx.push(Effect::Announce { ip, on: false });
+            }
         }
         self.apps.clear();
         self.apps_state = AppsState::Dead;
@@ -419,7 +421,10 @@ impl Host {
     /// accepted any more), and those its applications announced.
     pub fn power_off(&mut self) -> (Vec<IpAddr>, Vec<IpAddr>) {
         self.powered = false;
-        let announced: Vec<IpAddr> = std::mem::take(&mut self.announced).into_iter().collect();
+        let announced: Vec<IpAddr> = std::mem::take(&mut self.announced)
+            .into_iter()
+            .filter_map(|(ip, on)| on.then_some(ip))
+            .collect();
         self.apps.clear();
         self.apps_state = AppsState::Dead;
         let mut gone: BTreeSet<IpAddr> = std::mem::take(&mut self.claimed);
@@ -588,12 +593,9 @@ impl Host {
                     }
                 }
                 Action::Announce(ip, on) => {
-                    let changed = if on {
-                        self.announced.insert(ip)
-                    } else {
-                        self.announced.remove(&ip)
-                    };
-                    if changed {
+                    // The first word about an address is reported even when it is
+                    // "not announcing": the report then knows an announcer watches it.
+                    if self.announced.insert(ip, on) != Some(on) {
                         fx.push(Effect::Announce { ip, on });
                     }
                 }

@@ -62,6 +62,8 @@ pub struct SpeakerApp {
     speaker: Speaker,
     /// What the speaker answered for after the last input, to report changes.
     announced: Vec<IpAddr>,
+    /// How many of the speaker's address conflicts are already reported.
+    conflicts_seen: usize,
 }
 
 impl SpeakerApp {
@@ -76,6 +78,7 @@ impl SpeakerApp {
             setup,
             speaker,
             announced: Vec::new(),
+            conflicts_seen: 0,
         }
     }
 }
@@ -179,6 +182,7 @@ impl HostApp for SpeakerApp {
                 .collect();
             for ip in ips {
                 io.set_claimed(ip, true);
+                io.set_announcing(ip, false);
             }
         }
         if matches!(input, AppInput::Start) {
@@ -231,6 +235,19 @@ impl HostApp for SpeakerApp {
             AppInput::Datagram { from, data, .. } => s.handle_datagram(&mut shim, from, data),
             AppInput::Terminate => s.shutdown(&mut shim, "SIGTERM"),
         }
+        if let AppInput::Start = input {
+            self.conflicts_seen = 0;
+        }
+        for c in s.conflicts().iter().skip(self.conflicts_seen) {
+            let m = c.mac;
+            shim.io.annotate(&format!(
+                "speaker: address conflict: {} answers for {} on {}; not announcing it",
+                crate::frame::Mac(m),
+                c.ip,
+                c.iface
+            ));
+        }
+        self.conflicts_seen = s.conflicts().len();
         let now: Vec<IpAddr> = s.l2_announced();
         if now != self.announced {
             for ip in now.iter().filter(|ip| !self.announced.contains(ip)) {
