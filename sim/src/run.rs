@@ -104,6 +104,7 @@ fn fold_sets(
         let (steps, max) = row(by_addr.entry(e.ip).or_insert_with(|| blank(e.ip)));
         *max = (*max).max(now.len());
         match steps.last_mut() {
+            Some((_, hosts)) if *hosts == now => {}
             Some((at, hosts)) if *at == e.at => *hosts = now,
             _ => steps.push((e.at, now)),
         }

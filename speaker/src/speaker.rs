@@ -66,6 +66,8 @@ pub struct Speaker {
     announce_after: Option<crate::time::Instant>,
     /// A planned shutdown is under way: Layer 2 answers stop at this time.
     stop_answering_at: Option<crate::time::Instant>,
+    /// Members that came (back) up in the membership change being handled now.
+    newcomers: BTreeSet<String>,
 }
 
 /// How long a speaker that just joined the membership waits before announcing.
@@ -75,6 +77,15 @@ pub const JOIN_SETTLE: Duration = Duration::from_millis(500);
 /// addresses: long enough for the successor to hear our Leave, take over and send its
 /// gratuitous ARP, so clients move without losing a packet.
 pub const HANDOVER_GRACE: Duration = Duration::from_secs(1);
+
+/// How long we keep answering for an address a node that just joined has won. It waits
+/// [`JOIN_SETTLE`], then probes the address (RFC 5227) before its first gratuitous
+/// ARP; dropping the address at once, as MetalLB does, leaves clients that ask in that
+/// time with nobody answering. The margin covers the newcomer hearing of the others
+/// later than they hear of it.
+fn yield_to_newcomer_for(announcer: &AnnouncerConfig) -> Duration {
+    JOIN_SETTLE + announcer.probe_interval * announcer.probes + Duration::from_millis(500)
+}
 
 impl Speaker {
     /// A speaker with no configuration yet: it announces nothing until it has one.
@@ -96,6 +107,7 @@ impl Speaker {
             detector: None,
             announce_after: None,
             stop_answering_at: None,
+            newcomers: BTreeSet::new(),
         }
     }
 
@@ -130,15 +142,20 @@ impl Speaker {
             return;
         };
         let mut changed = false;
-        let mut someone_back = false;
         while let Some(e) = m.poll_event() {
             tracing::info!(event = ?e, "membership");
             changed = true;
-            someone_back |= matches!(&e, MemberEvent::Up { name, .. } if *name != self.cfg.node);
+            if let MemberEvent::Up { name, .. } = e
+                && name != self.cfg.node
+            {
+                self.newcomers.insert(name);
+            }
         }
+        let someone_back = !self.newcomers.is_empty();
         if changed {
             self.members = Some(m.members().map(str::to_owned).collect());
             self.recompute(io);
+            self.newcomers.clear();
             // What we still announce after the election, we announce again: the member
             // that is back may have drawn clients away while we could not see it.
             if someone_back && self.stop_answering_at.is_none() {
@@ -352,6 +369,20 @@ impl Speaker {
             .filter(|(_, ifaces)| !ifaces.is_empty() && !settling)
             .collect();
         let me = self.cfg.node.clone();
+        let lost: Vec<IpAddr> = self
+            .announcer
+            .announced()
+            .filter(|ip| !want.contains_key(ip))
+            .filter(|ip| {
+                ann.l2_owners
+                    .get(ip)
+                    .is_some_and(|o| self.newcomers.contains(o))
+            })
+            .collect();
+        let grace = yield_to_newcomer_for(&self.cfg.announcer);
+        for ip in lost {
+            self.announcer.yield_to_newcomer(io.now(), ip, grace);
+        }
         let previous = std::mem::take(&mut self.owners);
         self.announcer.set(io.now(), &want, |ip| {
             previous.get(&ip).is_some_and(|o| *o != me)

@@ -91,6 +91,10 @@ enum Phase {
     Steady,
     /// Someone else has it; probe again at `retry`.
     Conflict(Conflict, Instant),
+    /// Lost to a node that just joined: still answering requests, but not its
+    /// conflict probes, until `until`, so the newcomer can settle and probe without
+    /// clients finding nobody at the address.
+    Yielding { until: Instant },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -126,9 +130,18 @@ impl Announcer {
         want: &BTreeMap<IpAddr, BTreeSet<String>>,
         announced_elsewhere: impl Fn(IpAddr) -> bool,
     ) {
-        self.entries.retain(|ip, _| want.contains_key(ip));
+        self.entries
+            .retain(|ip, e| want.contains_key(ip) || matches!(e.phase, Phase::Yielding { .. }));
         for (ip, ifaces) in want {
             match self.entries.get_mut(ip) {
+                Some(e) if matches!(e.phase, Phase::Yielding { .. }) => {
+                    // Won back while yielding: announce again at once.
+                    e.interfaces = ifaces.clone();
+                    e.phase = Phase::Bursting {
+                        left: self.cfg.bursts,
+                        next: now,
+                    };
+                }
                 Some(e) if e.interfaces == *ifaces => {}
                 Some(e) => {
                     let added: Vec<String> = ifaces.difference(&e.interfaces).cloned().collect();
@@ -193,11 +206,37 @@ impl Announcer {
         self.handle_timeout(now);
     }
 
+    /// Hands `ip` to a node that has just joined, make-before-break: it is answered
+    /// for `for_` more (no bursts, no answers to probes) and then dropped, unless a
+    /// later [`set`](Self::set) wants it again. Does nothing for an address we do not
+    /// answer for.
+    pub fn yield_to_newcomer(&mut self, now: Instant, ip: IpAddr, for_: Duration) {
+        if let Some(e) = self.entries.get_mut(&ip)
+            && matches!(e.phase, Phase::Bursting { .. } | Phase::Steady)
+        {
+            e.phase = Phase::Yielding { until: now + for_ };
+        }
+    }
+
+    /// Whether to answer an RFC 5227 probe for `ip` on `iface` (sender 0.0.0.0): as
+    /// [`answers`](Self::answers), except while yielding, when a newcomer probing the
+    /// address must not mistake us for a conflict.
+    pub fn answers_probe(&self, ip: IpAddr, iface: &str) -> bool {
+        self.answers(ip, iface)
+            && !self
+                .entries
+                .get(&ip)
+                .is_some_and(|e| matches!(e.phase, Phase::Yielding { .. }))
+    }
+
     /// Whether to answer an ARP request / neighbour solicitation for `ip` on `iface`.
     pub fn answers(&self, ip: IpAddr, iface: &str) -> bool {
         self.entries.get(&ip).is_some_and(|e| {
             e.interfaces.contains(iface)
-                && matches!(e.phase, Phase::Bursting { .. } | Phase::Steady)
+                && matches!(
+                    e.phase,
+                    Phase::Bursting { .. } | Phase::Steady | Phase::Yielding { .. }
+                )
         })
     }
 
@@ -205,7 +244,12 @@ impl Announcer {
     pub fn announced(&self) -> impl Iterator<Item = IpAddr> + '_ {
         self.entries
             .iter()
-            .filter(|(_, e)| matches!(e.phase, Phase::Bursting { .. } | Phase::Steady))
+            .filter(|(_, e)| {
+                matches!(
+                    e.phase,
+                    Phase::Bursting { .. } | Phase::Steady | Phase::Yielding { .. }
+                )
+            })
             .map(|(ip, _)| *ip)
     }
 
@@ -293,6 +337,8 @@ impl Announcer {
                 }
             }
         }
+        self.entries
+            .retain(|_, e| !matches!(e.phase, Phase::Yielding { until } if until <= now));
     }
 
     /// When [`Announcer::handle_timeout`] has work next.
@@ -302,7 +348,8 @@ impl Announcer {
             .filter_map(|e| match e.phase {
                 Phase::Probing { next, .. }
                 | Phase::Bursting { next, .. }
-                | Phase::Conflict(_, next) => Some(next),
+                | Phase::Conflict(_, next)
+                | Phase::Yielding { until: next } => Some(next),
                 Phase::Steady => None,
             })
             .min()

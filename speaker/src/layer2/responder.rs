@@ -168,7 +168,12 @@ pub fn handle_frame(
                 return Vec::new();
             }
             let ip = IpAddr::V4(arp.tpa);
-            if !announcer.answers(ip, &iface.name) || arp.spa == arp.tpa {
+            let answers = if arp.spa == Ipv4Addr::UNSPECIFIED {
+                announcer.answers_probe(ip, &iface.name)
+            } else {
+                announcer.answers(ip, &iface.name)
+            };
+            if !answers || arp.spa == arp.tpa {
                 return Vec::new();
             }
             let c = counters.entry(ip).or_default();

@@ -115,6 +115,66 @@ fn answers_arp_for_announced_addresses_only() {
 }
 
 #[test]
+fn while_yielding_to_a_newcomer_requests_are_answered_but_its_probes_are_not() {
+    let mut a = announcing(&["192.0.2.10"], false);
+    let mut c = BTreeMap::new();
+    let ip: IpAddr = "192.0.2.10".parse().unwrap();
+    a.yield_to_newcomer(Instant::ZERO, ip, core::time::Duration::from_secs(1));
+    let mut ask = |a: &mut Announcer, at: Instant, from: &str| {
+        handle_frame(
+            at,
+            a,
+            &iface(),
+            &arp_request("192.0.2.10", from),
+            |_| false,
+            &mut c,
+        )
+        .len()
+    };
+    assert_eq!(
+        ask(&mut a, Instant::ZERO, "192.0.2.1"),
+        1,
+        "clients still answered"
+    );
+    assert_eq!(
+        ask(&mut a, Instant::ZERO, "0.0.0.0"),
+        0,
+        "the newcomer's probe is not"
+    );
+    assert!(
+        a.drain_actions().is_empty(),
+        "no gratuitous ARP while yielding"
+    );
+    // When the time is up the address is gone.
+    let end = Instant::ZERO + core::time::Duration::from_secs(1);
+    assert_eq!(a.poll_timeout(), Some(end));
+    a.handle_timeout(end);
+    assert_eq!(ask(&mut a, end, "192.0.2.1"), 0);
+    assert_eq!(a.announced().count(), 0);
+    assert_eq!(a.poll_timeout(), None);
+}
+
+#[test]
+fn an_address_won_back_while_yielding_is_announced_again_at_once() {
+    let mut a = announcing(&["192.0.2.10"], true);
+    let ip: IpAddr = "192.0.2.10".parse().unwrap();
+    a.yield_to_newcomer(Instant::ZERO, ip, core::time::Duration::from_secs(1));
+    // The set without the address keeps the yielding entry...
+    a.set(Instant::ZERO, &BTreeMap::new(), |_| false);
+    assert!(a.answers(ip, "eth0"));
+    // ...and wanting it again bursts at once, with no probe.
+    let at = Instant::ZERO + core::time::Duration::from_millis(200);
+    let want = BTreeMap::from([(ip, BTreeSet::from(["eth0".to_owned()]))]);
+    a.set(at, &want, |_| false);
+    let acts = a.drain_actions();
+    assert!(
+        matches!(acts.as_slice(), [Action::Announce { .. }]),
+        "{acts:?}"
+    );
+    assert!(a.answers_probe(ip, "eth0"));
+}
+
+#[test]
 fn answers_neighbour_solicitations_with_a_solicited_na() {
     let mut a = announcing(&["2001:db8::200"], false);
     let mut c = BTreeMap::new();
