@@ -92,6 +92,7 @@ impl Loss {
         "nic_down",
         "no_route",
         "host_down",
+        "unresolved",
         "late",
         "unexplained",
     ];
@@ -104,5 +105,36 @@ impl Loss {
             Self::LinkRandom { .. } | Self::LinkBurst { .. } => 2,
             _ => 3,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Loss;
+
+    /// Every cause a probe can be lost to can be named in `lost_by`, and nothing else.
+    #[test]
+    fn kinds_lists_every_cause_once() {
+        let all = [
+            Loss::Flooded,
+            Loss::WrongMac { host: 0 },
+            Loss::LinkRandom { link: 0 },
+            Loss::LinkBurst { link: 0 },
+            Loss::LinkDown { link: 0 },
+            Loss::Partition { to: 0 },
+            Loss::NotOwner { host: 0 },
+            Loss::Neigh {
+                host: 0,
+                reason: crate::neigh::NeighDrop::Failed,
+            },
+            Loss::NicDown { host: 0 },
+            Loss::NoRoute { host: 0 },
+            Loss::HostDown { host: 0 },
+            Loss::Unresolved { host: 0 },
+            Loss::Late,
+            Loss::Unexplained,
+        ];
+        let kinds: Vec<&str> = all.iter().map(|l| l.kind()).collect();
+        assert_eq!(kinds, Loss::KINDS);
     }
 }

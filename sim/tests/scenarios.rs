@@ -154,3 +154,29 @@ fn split_brain_is_reported_as_two_concurrent_owners() {
         "n1, nobody after the crash, then n2"
     );
 }
+
+/// The cluster scenarios' expectations are properties of the speaker, not of one lucky
+/// seed: they hold for every one of the first 20 (`ferrolb-sim sweep` runs more).
+#[test]
+fn speaker_scenarios_hold_across_seeds() {
+    let files: Vec<PathBuf> = scenario_files()
+        .into_iter()
+        .filter(|f| {
+            f.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("speaker-"))
+        })
+        .collect();
+    assert!(files.len() >= 5, "{files:?}");
+    let mut failures = vec![];
+    for file in &files {
+        let plan = scenario::load(file).unwrap();
+        for seed in 1..=20 {
+            let (o, _) = run::run(&plan, Some(seed), false);
+            if !o.passed() {
+                failures.push(report::one_line(&o));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
