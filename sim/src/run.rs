@@ -406,7 +406,9 @@ fn evaluate(plan: &Plan, out: &RunOutcome, log: &[NeighEvent]) -> Vec<CheckResul
             );
         }
         if let Some(m) = c.max_owners {
-            let (got, noun) = a.map_or((0, "owner(s)"), |a| (a.holders().max, a.holders().noun));
+            let (got, noun) = a
+                .map(AddressOutcome::holders)
+                .map_or((0, "owner(s)"), |h| (h.max, h.noun));
             push(
                 format!("address {}: at most {m} {noun} at a time", c.address),
                 got <= m,

@@ -458,7 +458,8 @@ pub struct AddressExpect {
     pub max_outage: Option<Dur>,
     pub min_outage: Option<Dur>,
     pub lost: Option<Bounds>,
-    /// Most hosts that may accept the address at the same time.
+    /// Most hosts that may hold the address at the same time: its announcers when an
+    /// application reports them (speaker nodes), else the hosts that accept it.
     pub max_owners: Option<usize>,
 }
 
