@@ -174,6 +174,10 @@ pub trait HostIo {
     fn rng(&mut self) -> &mut SimRng;
     /// A line for the run's report and trace ("took 198.51.100.200").
     fn annotate(&mut self, text: &str);
+    /// The application has finished (its planned shutdown is done) and its process
+    /// exits: the kernel closes its sockets, as after a kill, and it gets no more
+    /// inputs. A later `start` runs a fresh instance, as kubelet restarting a container.
+    fn exit(&mut self);
 }
 
 /// Something running on a host.

@@ -74,6 +74,8 @@ struct AppSlot {
     app: Box<dyn HostApp>,
     ports: BTreeSet<u16>,
     rng: SimRng,
+    /// The application called `exit`: it gets no more inputs.
+    exited: bool,
 }
 
 /// Interface configuration a host is built from.
@@ -136,6 +138,7 @@ enum Action {
     Claim(IpAddr, bool),
     Announce(IpAddr, bool),
     Note(String),
+    Exit,
 }
 
 struct AppIo<'a> {
@@ -191,6 +194,9 @@ impl HostIo for AppIo<'_> {
     }
     fn annotate(&mut self, text: &str) {
         self.actions.push(Action::Note(text.to_string()));
+    }
+    fn exit(&mut self) {
+        self.actions.push(Action::Exit);
     }
 }
 
@@ -337,6 +343,7 @@ impl Host {
                 app: f(),
                 ports: BTreeSet::new(),
                 rng: self.rng.stream(&format!("host:{}:app{i}:{tag}", self.name)),
+                exited: false,
             })
             .collect();
         self.apps_state = AppsState::Running;
@@ -377,13 +384,20 @@ impl Host {
         }
     }
 
-    /// SIGSTOP of every application.
-    pub fn pause_apps(&mut self) {
+    /// SIGSTOP of every application. What they announced is not answered while they
+    /// are stopped, so the report shows nobody announcing it from this host; SIGCONT
+    /// brings it back as it was.
+    pub fn pause_apps(&mut self, _now: Instant, fx: &mut Vec<Effect>) {
         if matches!(self.apps_state, AppsState::Running) {
             self.apps_state = AppsState::Paused {
                 streams: vec![],
                 woken: vec![],
             };
+            for (ip, on) in &self.announced {
+                if *on {
+                    fx.push(Effect::Announce { ip: *ip, on: false });
+                }
+            }
         }
     }
 
@@ -398,6 +412,11 @@ impl Host {
         else {
             return;
         };
+        for (ip, on) in &self.announced {
+            if *on {
+                fx.push(Effect::Announce { ip: *ip, on: true });
+            }
+        }
         for (app, conn, event) in streams {
             self.run_app(
                 now,
@@ -507,7 +526,7 @@ impl Host {
     }
 
     fn run_app(&mut self, now: Instant, i: usize, input: AppInput<'_>, fx: &mut Vec<Effect>) {
-        if i >= self.apps.len() {
+        if i >= self.apps.len() || self.apps[i].exited {
             return;
         }
         if let AppsState::Paused { streams, woken } = &mut self.apps_state {
@@ -600,7 +619,17 @@ impl Host {
                     }
                 }
                 Action::Note(t) => fx.push(Effect::Note(t)),
+                Action::Exit => {
+                    self.apps[i].exited = true;
+                    let mut out = vec![];
+                    self.tcp.close_app(now, i, &mut out);
+                    self.tcp_outputs(now, out, fx);
+                }
             }
+        }
+        if !self.apps.is_empty() && self.apps.iter().all(|a| a.exited) {
+            fx.push(Effect::Note("applications exited".to_string()));
+            self.kill_apps(now, fx);
         }
     }
 

@@ -432,6 +432,7 @@ mod tests {
             &mut self.rng
         }
         fn annotate(&mut self, _: &str) {}
+        fn exit(&mut self) {}
     }
     const MAC: Mac = Mac([2, 0, 0, 0, 0, 0x12]);
     fn io() -> FakeIo {

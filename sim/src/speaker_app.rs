@@ -64,6 +64,8 @@ pub struct SpeakerApp {
     announced: Vec<IpAddr>,
     /// How many of the speaker's address conflicts are already reported.
     conflicts_seen: usize,
+    /// SIGTERM arrived: once the speaker has handed over, the process exits.
+    terminating: bool,
 }
 
 impl SpeakerApp {
@@ -79,6 +81,7 @@ impl SpeakerApp {
             speaker,
             announced: Vec::new(),
             conflicts_seen: 0,
+            terminating: false,
         }
     }
 }
@@ -233,7 +236,10 @@ impl HostApp for SpeakerApp {
                 StreamEvent::Accepted { .. } => shim.io.close(conn),
             },
             AppInput::Datagram { from, data, .. } => s.handle_datagram(&mut shim, from, data),
-            AppInput::Terminate => s.shutdown(&mut shim, "SIGTERM"),
+            AppInput::Terminate => {
+                self.terminating = true;
+                s.shutdown(&mut shim, "SIGTERM");
+            }
         }
         if let AppInput::Start = input {
             self.conflicts_seen = 0;
@@ -259,6 +265,10 @@ impl HostApp for SpeakerApp {
                 shim.io.set_announcing(*ip, false);
             }
             self.announced = now;
+        }
+        if self.terminating && s.is_stopped() {
+            shim.io.annotate("speaker: handover done, exiting");
+            shim.io.exit();
         }
     }
 }

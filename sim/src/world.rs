@@ -856,7 +856,7 @@ impl World {
             WorldAction::KillApps { host } => self.with_host(now, host, Host::kill_apps),
             WorldAction::TerminateApps { host } => self.with_host(now, host, Host::terminate_apps),
             WorldAction::StartApps { host } => self.with_host(now, host, Host::start_apps),
-            WorldAction::PauseApps { host } => self.hosts[host as usize].pause_apps(),
+            WorldAction::PauseApps { host } => self.with_host(now, host, Host::pause_apps),
             WorldAction::ResumeApps { host } => self.with_host(now, host, Host::resume_apps),
             WorldAction::Restart { host } => {
                 for (link, _) in self.host_links[host as usize].clone().into_iter().flatten() {
