@@ -131,6 +131,25 @@ fn cluster_keys_are_checked() {
         "{GOOD}nodes:\n  - {{ name: n1 }}\nmetallb: |\n  apiVersion: metallb.io/v1beta1\n  kind: L2Advertisement\n  metadata: {{name: l2}}\n  spec:\n    interface: [eth0]\n"
     ));
     assert_mentions(&err, &["L2Advertisement/l2: spec.interface: unknown field"]);
+    // A membership address the node's host does not have, and one that is no address.
+    let pool = "metallb: |\n  apiVersion: metallb.io/v1beta1\n  kind: IPAddressPool\n  metadata: {name: p}\n  spec:\n    addresses: [198.51.100.200/32]\n";
+    let err = error_of(&format!(
+        "{GOOD}nodes:\n  - {{ name: n1, internal_ip: 10.0.0.1 }}\n{pool}"
+    ));
+    assert_mentions(
+        &err,
+        &[
+            "nodes[0].internal_ip",
+            "10.0.0.1 is not an address of host `n1`",
+        ],
+    );
+    let err = error_of(&format!(
+        "{GOOD}nodes:\n  - {{ name: n1, internal_ip: eth0 }}\n{pool}"
+    ));
+    assert_mentions(
+        &err,
+        &["nodes[0].internal_ip", "`eth0` is not an IP address"],
+    );
 }
 
 #[test]

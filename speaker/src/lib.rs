@@ -12,6 +12,7 @@ pub mod election;
 pub mod io;
 pub mod layer2;
 pub mod members;
+pub mod node_meta;
 pub mod speaker;
 pub mod sys;
 pub mod time;

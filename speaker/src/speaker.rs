@@ -21,6 +21,7 @@ use crate::io::{ConnId, ConnectSpec, Io};
 use crate::layer2::announcer::{Action, Announcer, AnnouncerConfig, Conflict};
 use crate::layer2::responder::{self, Interface, L2Counters};
 use crate::members::{MemberEvent, Members};
+use crate::node_meta::NodeMeta;
 
 /// Speaker settings that are not in the MetalLB configuration.
 #[derive(Clone, Debug)]
@@ -68,6 +69,8 @@ pub struct Speaker {
     stop_answering_at: Option<crate::time::Instant>,
     /// Members that came (back) up in the membership change being handled now.
     newcomers: BTreeSet<String>,
+    /// What the other live members say about their interfaces (membership metadata).
+    peer_meta: BTreeMap<String, NodeMeta>,
 }
 
 /// How long a speaker that just joined the membership waits before announcing.
@@ -108,6 +111,7 @@ impl Speaker {
             announce_after: None,
             stop_answering_at: None,
             newcomers: BTreeSet::new(),
+            peer_meta: BTreeMap::new(),
         }
     }
 
@@ -120,6 +124,9 @@ impl Speaker {
         addr: SocketAddr,
         seeds: &[SocketAddr],
     ) {
+        if let Err(e) = members.set_meta(io.now(), self.my_meta().encode()) {
+            tracing::warn!(error = %e, "interfaces not shared with the other members");
+        }
         members.join(io.now(), seeds);
         self.announce_after = Some(io.now() + JOIN_SETTLE);
         self.members = Some(members.members().map(str::to_owned).collect());
@@ -154,6 +161,15 @@ impl Speaker {
         let someone_back = !self.newcomers.is_empty();
         if changed {
             self.members = Some(m.members().map(str::to_owned).collect());
+            let me = self.cfg.node.as_str();
+            self.peer_meta = m
+                .members()
+                .filter(|n| *n != me)
+                .filter_map(|n| {
+                    let meta = NodeMeta::decode(m.member_meta(n)?)?;
+                    Some((n.to_owned(), meta))
+                })
+                .collect();
             self.recompute(io);
             self.newcomers.clear();
             // What we still announce after the election, we announce again: the member
@@ -219,10 +235,36 @@ impl Speaker {
         self.recompute(io);
     }
 
-    /// Replaces this node's interfaces eligible for Layer 2 announcing.
+    /// Replaces this node's interfaces eligible for Layer 2 announcing. The other
+    /// members hear of the change through the membership metadata, so that a node
+    /// whose announcing interface went down stops being a candidate everywhere.
     pub fn set_interfaces(&mut self, io: &mut impl Io, interfaces: Vec<Interface>) {
         self.interfaces = interfaces;
+        let meta = self.my_meta().encode();
+        if let Some((m, _)) = &mut self.detector
+            && let Err(e) = m.set_meta(io.now(), meta)
+        {
+            tracing::warn!(error = %e, "interfaces not shared with the other members");
+        }
         self.recompute(io);
+    }
+
+    fn my_meta(&self) -> NodeMeta {
+        NodeMeta::new(self.interfaces.iter().map(|i| (i.name.as_str(), i.mac)))
+    }
+
+    /// The nodes as the election sees them: what the cluster says, with the
+    /// interfaces each live member reports up (ours, we know).
+    fn election_nodes(&self) -> BTreeMap<String, NodeInfo> {
+        let mut nodes = self.nodes.clone();
+        for (name, n) in &mut nodes {
+            if *name == self.cfg.node {
+                n.up_interfaces = Some(self.interfaces.iter().map(|i| i.name.clone()).collect());
+            } else if let Some(up) = self.peer_meta.get(name).and_then(NodeMeta::up_interfaces) {
+                n.up_interfaces = Some(up);
+            }
+        }
+        nodes
     }
 
     /// A frame arrived on `iface`.
@@ -230,9 +272,18 @@ impl Speaker {
         let Some(i) = self.interfaces.iter().find(|i| i.name == iface).cloned() else {
             return;
         };
-        // MACs of speaker nodes are not address conflicts. Only our own are known so
-        // far; other speakers' will come with membership metadata.
-        let known: Vec<Mac> = self.interfaces.iter().map(|k| k.mac).collect();
+        // MACs of speaker nodes are not address conflicts: ours, and the other
+        // members' from their metadata.
+        let known: BTreeSet<Mac> = self
+            .interfaces
+            .iter()
+            .map(|k| k.mac)
+            .chain(
+                self.peer_meta
+                    .values()
+                    .flat_map(|m| m.interfaces.iter().map(|(_, mac)| *mac)),
+            )
+            .collect();
         let replies = responder::handle_frame(
             io.now(),
             &mut self.announcer,
@@ -345,9 +396,10 @@ impl Speaker {
             self.flush(io);
             return;
         }
+        let nodes = self.election_nodes();
         let world = World {
             config: cfg,
-            nodes: &self.nodes,
+            nodes: &nodes,
             members: self.members.as_ref(),
             ignore_exclude_lb: self.cfg.ignore_exclude_lb,
         };

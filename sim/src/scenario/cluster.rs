@@ -108,13 +108,30 @@ pub(super) fn plan_nodes(
             );
             continue;
         };
-        let Some(v4) = hosts[h]
+        let mut host_addrs = hosts[h]
             .nics
             .iter()
             .flat_map(|nic| nic.addrs.iter())
-            .map(|(a, _)| *a)
-            .find(IpAddr::is_ipv4)
-        else {
+            .map(|(a, _)| *a);
+        let v4 = if let Some(text) = &n.internal_ip {
+            let Ok(ip) = text.parse::<IpAddr>() else {
+                ctx.err(
+                    format!("{np}.internal_ip"),
+                    format!("`{text}` is not an IP address"),
+                );
+                continue;
+            };
+            if !host_addrs.any(|a| a == ip) {
+                ctx.err(
+                    format!("{np}.internal_ip"),
+                    format!("{ip} is not an address of host `{host_name}`"),
+                );
+                continue;
+            }
+            ip
+        } else if let Some(v4) = host_addrs.find(IpAddr::is_ipv4) {
+            v4
+        } else {
             ctx.err(
                 format!("{np}.host"),
                 format!("host `{host_name}` has no IPv4 address for the speakers' membership"),

@@ -168,6 +168,10 @@ pub struct NodeSpec {
     /// The `NetworkUnavailable` condition.
     #[serde(default)]
     pub network_unavailable: bool,
+    /// The node's InternalIP, where its speaker listens for membership (default: the
+    /// host's first IPv4 address). A node with a management network names its
+    /// address there.
+    pub internal_ip: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

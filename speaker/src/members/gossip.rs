@@ -128,6 +128,7 @@ mod tests {
             name: name.into(),
             incarnation: inc,
             addr: "192.0.2.1:7946".parse().unwrap(),
+            meta: Vec::new(),
         }
     }
     fn suspect(name: &str, inc: u32, from: &str) -> Update {

@@ -169,7 +169,7 @@ pub use config::{ConfigError, DEFAULT_PORT, MIN_DATAGRAM_SIZE, MembersConfig};
 use gossip::Queue;
 use probe::{Probe, Prober, Relay};
 use state::{Status, SuspicionParams, Table};
-use wire::{Body, Codec, MAX_NAME_LEN, Message, Update, WireError};
+use wire::{Body, Codec, MAX_META_LEN, MAX_NAME_LEN, Message, Update, WireError};
 
 use crate::time::Instant;
 
@@ -221,13 +221,23 @@ pub enum MemberEvent {
         /// The incarnation that left.
         incarnation: u32,
     },
+    /// A live member changed its metadata ([`Members::member_meta`]).
+    Updated {
+        /// Its name.
+        name: String,
+        /// The incarnation carrying the new metadata.
+        incarnation: u32,
+    },
 }
 
 impl MemberEvent {
     /// The member this event is about.
     pub fn name(&self) -> &str {
         match self {
-            Self::Up { name, .. } | Self::Down { name, .. } | Self::Left { name, .. } => name,
+            Self::Up { name, .. }
+            | Self::Down { name, .. }
+            | Self::Left { name, .. }
+            | Self::Updated { name, .. } => name,
         }
     }
 }
@@ -312,6 +322,9 @@ pub enum MembersError {
     /// The member name is empty or longer than 255 bytes.
     #[error("member name must be 1 to {MAX_NAME_LEN} bytes, got {0}")]
     BadName(usize),
+    /// Metadata longer than fits in one `Alive`.
+    #[error("member metadata must be at most {MAX_META_LEN} bytes, got {0}")]
+    MetaTooLong(usize),
 }
 
 #[derive(Clone, Debug)]
@@ -354,6 +367,8 @@ pub struct Members {
     /// When we last synced with a member that talked to us while we did not hold it
     /// live, so that a burst of its datagrams costs one exchange.
     stranger_syncs: BTreeMap<String, Instant>,
+    /// Our own metadata, sent in every `Alive` of ours.
+    meta: Vec<u8>,
 }
 
 impl Members {
@@ -394,6 +409,7 @@ impl Members {
             joining: None,
             leaving: None,
             stranger_syncs: BTreeMap::new(),
+            meta: Vec::new(),
         })
     }
 
@@ -449,6 +465,44 @@ impl Members {
         self.leaving
             .as_ref()
             .is_some_and(|l| l.pending.is_empty() || l.retries_left == 0)
+    }
+
+    /// What a live member last said about itself (empty if it said nothing); our own
+    /// for our name.
+    pub fn member_meta(&self, name: &str) -> Option<&[u8]> {
+        if name == self.me.name {
+            return Some(&self.meta);
+        }
+        self.table
+            .get(name)
+            .filter(|n| n.is_live())
+            .map(|n| n.meta.as_slice())
+    }
+
+    /// Replaces our metadata. A change takes a new incarnation, so that it overrides
+    /// what members already hold, and is gossiped at once. Metadata longer than
+    /// [`MAX_META_LEN`] is refused.
+    pub fn set_meta(&mut self, now: Instant, meta: Vec<u8>) -> Result<(), MembersError> {
+        if meta.len() > MAX_META_LEN {
+            return Err(MembersError::MetaTooLong(meta.len()));
+        }
+        if meta == self.meta {
+            return Ok(());
+        }
+        self.meta = meta;
+        if !self.started || self.leaving.is_some() {
+            // Not gossiping yet (the first Alive will carry it), or on our way out.
+            return Ok(());
+        }
+        let Some(next) = self.incarnation.checked_add(1) else {
+            warn!(member = %self.me.name, "incarnation space exhausted; metadata not spread");
+            return Ok(());
+        };
+        self.incarnation = next;
+        self.queue.push(self.my_alive());
+        self.gossip_soon(now);
+        self.drive(now);
+        Ok(())
     }
 
     /// Contacts `seeds` (our own address is skipped) with a full-state exchange,
@@ -797,6 +851,7 @@ impl Members {
             name: self.me.name.clone(),
             incarnation: self.incarnation,
             addr: self.me.addr,
+            meta: self.meta.clone(),
         }
     }
 
@@ -946,6 +1001,9 @@ impl Members {
                 }
                 MemberEvent::Left { incarnation, .. } => {
                     info!(member = %name, incarnation, "member left")
+                }
+                MemberEvent::Updated { incarnation, .. } => {
+                    debug!(member = %name, incarnation, "member metadata changed")
                 }
             }
             self.events.push_back(ev);

@@ -28,6 +28,8 @@ pub(crate) struct Node {
     pub(crate) status: Status,
     /// When `status` last changed, for tombstone expiry.
     pub(crate) since: Instant,
+    /// The member's metadata, from its latest `Alive`.
+    pub(crate) meta: Vec<u8>,
 }
 
 impl Node {
@@ -131,7 +133,7 @@ impl Table {
         };
         let mut out = Applied::default();
         match u {
-            Update::Alive { addr, .. } => {
+            Update::Alive { addr, meta, .. } => {
                 let newer = inc > node.incarnation;
                 // Equal incarnation only matters for a member we have not heard alive:
                 // it cannot undo a suspicion (that needs a refutation) nor a death.
@@ -140,7 +142,9 @@ impl Table {
                 }
                 let was = std::mem::replace(&mut node.status, Status::Alive);
                 let moved = node.addr != *addr;
+                let meta_changed = node.meta != *meta;
                 node.addr = *addr;
+                node.meta.clone_from(meta);
                 node.incarnation = inc;
                 node.since = now;
                 out.rebroadcast = true;
@@ -156,6 +160,10 @@ impl Table {
                         addr: *addr,
                         incarnation: inc,
                         reason: UpReason::AddressChanged,
+                    }),
+                    _ if meta_changed => Some(MemberEvent::Updated {
+                        name: name.to_owned(),
+                        incarnation: inc,
                     }),
                     _ => None,
                 };
@@ -237,6 +245,10 @@ impl Table {
 
     fn insert_new(&mut self, u: &Update, now: Instant) -> Applied {
         let mut out = Applied::default();
+        let meta = match u {
+            Update::Alive { meta, .. } => meta.clone(),
+            _ => Vec::new(),
+        };
         let (addr, status) = match u {
             Update::Alive { addr, .. } => {
                 out.rebroadcast = true;
@@ -263,6 +275,7 @@ impl Table {
                 incarnation: u.incarnation(),
                 status,
                 since: now,
+                meta,
             },
         );
         out
@@ -283,6 +296,7 @@ impl Table {
                     name,
                     incarnation,
                     addr: n.addr,
+                    meta: n.meta.clone(),
                 }),
                 Status::Suspect(s) => {
                     let from = s
@@ -295,6 +309,7 @@ impl Table {
                         name: name.clone(),
                         incarnation,
                         addr: n.addr,
+                        meta: n.meta.clone(),
                     });
                     out.push(Update::Suspect {
                         name,
@@ -350,6 +365,7 @@ mod tests {
             name: name.into(),
             incarnation: inc,
             addr: addr(port),
+            meta: Vec::new(),
         }
     }
     fn t(ms: u64) -> Instant {

@@ -18,6 +18,9 @@ pub const VERSION: u8 = 1;
 pub const TAG_LEN: usize = 32;
 /// Longest member name (the length is one byte on the wire; DNS names fit).
 pub const MAX_NAME_LEN: usize = 255;
+/// Longest member metadata (one length byte on the wire). Every full-state sync
+/// carries every member's metadata, so it is kept small.
+pub const MAX_META_LEN: usize = 255;
 
 /// Version byte, kind byte, sender-name length byte, update count (u16), tag.
 const FIXED_OVERHEAD: usize = 1 + 1 + 1 + 2 + TAG_LEN;
@@ -50,6 +53,9 @@ pub enum Update {
         incarnation: u32,
         /// Where the member listens.
         addr: SocketAddr,
+        /// What the member says about itself (opaque here; the speaker puts its
+        /// announcing interfaces in it). Changing it takes a new incarnation.
+        meta: Vec<u8>,
     },
     /// `from` failed to reach `name` at `incarnation`.
     Suspect {
@@ -104,7 +110,7 @@ impl Update {
     pub fn encoded_len(&self) -> usize {
         let head = 1 + 4 + 1 + self.name().len();
         match self {
-            Self::Alive { addr, .. } => head + addr_len(addr),
+            Self::Alive { addr, meta, .. } => head + addr_len(addr) + 1 + meta.len(),
             Self::Suspect { from, .. } | Self::Dead { from, .. } => head + 1 + from.len(),
             Self::Left { .. } => head,
         }
@@ -339,7 +345,14 @@ fn put_update(out: &mut Vec<u8>, u: &Update) {
     out.extend_from_slice(&inc.to_be_bytes());
     put_name(out, name);
     match u {
-        Update::Alive { addr, .. } => put_addr(out, addr),
+        Update::Alive { addr, meta, .. } => {
+            put_addr(out, addr);
+            // Encoders only ever hold metadata `Members` accepted (at most
+            // MAX_META_LEN); the clamp keeps the length byte honest regardless.
+            let meta = &meta[..meta.len().min(MAX_META_LEN)];
+            out.push(meta.len() as u8);
+            out.extend_from_slice(meta);
+        }
         Update::Suspect { from, .. } | Update::Dead { from, .. } => put_name(out, from),
         Update::Left { .. } => {}
     }
@@ -406,11 +419,16 @@ impl<'a> Reader<'a> {
         let incarnation = self.u32()?;
         let name = self.name()?;
         Ok(match tag {
-            UPD_ALIVE => Update::Alive {
-                name,
-                incarnation,
-                addr: self.addr()?,
-            },
+            UPD_ALIVE => {
+                let addr = self.addr()?;
+                let len = usize::from(self.u8()?);
+                Update::Alive {
+                    name,
+                    incarnation,
+                    addr,
+                    meta: self.take(len)?.to_vec(),
+                }
+            }
             UPD_SUSPECT => Update::Suspect {
                 name,
                 incarnation,
@@ -494,11 +512,13 @@ mod tests {
                 name: "node-a".into(),
                 incarnation: 7,
                 addr: a4(),
+                meta: b"\x01\x04eth0".to_vec(),
             },
             Update::Alive {
                 name: "node-é".into(),
                 incarnation: u32::MAX,
                 addr: a6(),
+                meta: Vec::new(),
             },
             Update::Suspect {
                 name: "b".into(),

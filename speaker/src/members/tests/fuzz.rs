@@ -35,11 +35,13 @@ fn victim() -> Members {
                 name: "p1".into(),
                 incarnation: 3,
                 addr: addr(1),
+                meta: Vec::new(),
             },
             Update::Alive {
                 name: "p2".into(),
                 incarnation: 0,
                 addr: addr(2),
+                meta: Vec::new(),
             },
             Update::Suspect {
                 name: "p2".into(),
@@ -79,6 +81,7 @@ fn valid_datagram() -> Vec<u8> {
                 name: "p3".into(),
                 incarnation: 0,
                 addr: addr(3),
+                meta: Vec::new(),
             },
         ],
     })
@@ -107,11 +110,18 @@ fn arb_addr() -> impl Strategy<Value = SocketAddr> {
 fn arb_update() -> impl Strategy<Value = Update> {
     let inc = prop_oneof![0u32..5, Just(u32::MAX), Just(u32::MAX - 1), any::<u32>()];
     prop_oneof![
-        (arb_name(), inc.clone(), arb_addr()).prop_map(|(name, incarnation, addr)| Update::Alive {
-            name,
-            incarnation,
-            addr
-        }),
+        (
+            arb_name(),
+            inc.clone(),
+            arb_addr(),
+            proptest::collection::vec(any::<u8>(), 0..=255)
+        )
+            .prop_map(|(name, incarnation, addr, meta)| Update::Alive {
+                name,
+                incarnation,
+                addr,
+                meta,
+            }),
         (arb_name(), inc.clone(), arb_name()).prop_map(|(name, incarnation, from)| {
             Update::Suspect {
                 name,

@@ -182,6 +182,7 @@ fn join_state_is_split_into_bounded_datagrams() {
                     name: format!("member-with-a-long-name-{i:04}"),
                     incarnation: 0,
                     addr: addr(i),
+                    meta: Vec::new(),
                 }
             })
             .collect();
@@ -373,4 +374,68 @@ fn a_healed_partition_rejoins_within_seconds() {
             .map(|l| (l.at.as_nanos() / 1_000_000, l.node, &l.event))
             .collect::<Vec<_>>()
     );
+}
+
+#[test]
+fn changed_metadata_reaches_every_member_within_a_gossip_round() {
+    let n = 6;
+    let mut net = Net::cluster(n, Link::LAN, 21);
+    net.run_until_converged(n, Instant::from_nanos(2_000_000_000))
+        .expect("converged");
+    net.run_for(ms(100));
+    let t0 = net.now;
+    let before = net.nodes[3].m.incarnation();
+    net.nodes[3]
+        .m
+        .set_meta(t0, b"eth0 down".to_vec())
+        .expect("short metadata is accepted");
+    net.flush(3);
+    assert_eq!(
+        net.nodes[3].m.incarnation(),
+        before + 1,
+        "a change takes a new incarnation"
+    );
+    net.run_for(ms(100));
+    for i in (0..n).filter(|&i| i != 3) {
+        assert_eq!(
+            net.nodes[i].m.member_meta(&name(3)),
+            Some(&b"eth0 down"[..]),
+            "{} still holds the old metadata",
+            name(i)
+        );
+        assert!(
+            net.events_since(t0).any(|l| l.node == i
+                && matches!(&l.event, MemberEvent::Updated { name: v, .. } if *v == name(3))),
+            "{} saw no Updated event",
+            name(i)
+        );
+    }
+    // Setting the same metadata again is no news.
+    net.nodes[3]
+        .m
+        .set_meta(net.now, b"eth0 down".to_vec())
+        .unwrap();
+    assert_eq!(net.nodes[3].m.incarnation(), before + 1);
+    // Too long is refused and changes nothing.
+    assert!(net.nodes[3].m.set_meta(net.now, vec![0; 256]).is_err());
+    assert_eq!(
+        net.nodes[3].m.member_meta(&name(3)),
+        Some(&b"eth0 down"[..])
+    );
+    assert!(net.downs_since(t0).is_empty());
+}
+
+#[test]
+fn a_joiner_learns_metadata_set_before_it_joined() {
+    let n = 4;
+    let mut net = Net::cluster(n, Link::LAN, 22);
+    net.nodes[0]
+        .m
+        .set_meta(Instant::ZERO, b"v1".to_vec())
+        .expect("accepted before the first join");
+    net.run_until_converged(n, Instant::from_nanos(2_000_000_000))
+        .expect("converged");
+    for i in 1..n {
+        assert_eq!(net.nodes[i].m.member_meta(&name(0)), Some(&b"v1"[..]));
+    }
 }
