@@ -9,6 +9,8 @@ pub mod announce;
 pub mod bfd;
 pub mod bgp;
 pub mod election;
+#[doc(hidden)]
+pub mod fuzz_harness;
 pub mod io;
 pub mod layer2;
 pub mod members;

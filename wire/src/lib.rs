@@ -242,16 +242,27 @@ fn fold(sum: u32) -> u16 {
     !(sum as u16)
 }
 
+/// One's-complement addition of two partial sums. `sum16` returns sums up to
+/// `u32::MAX` (it adds 32-bit words), so a plain `+` on top of it can overflow: an
+/// address of all-ones bytes did, found by the `layer2_frame` fuzzer.
+fn add_sum(a: u32, b: u32) -> u32 {
+    let s = u64::from(a) + u64::from(b);
+    ((s & 0xffff_ffff) + (s >> 32)) as u32
+}
+
 fn pseudo_v4(src: Ipv4Addr, dst: Ipv4Addr, proto: u8, len: usize) -> u32 {
     let mut s = sum16(0, &src.octets());
     s = sum16(s, &dst.octets());
-    s + u32::from(proto) + len as u32
+    add_sum(s, u32::from(proto) + len as u32)
 }
 
 fn pseudo_v6(src: Ipv6Addr, dst: Ipv6Addr, proto: u8, len: usize) -> u32 {
     let mut s = sum16(0, &src.octets());
     s = sum16(s, &dst.octets());
-    s + ((len as u32) >> 16) + (len as u32 & 0xffff) + u32::from(proto)
+    add_sum(
+        s,
+        ((len as u32) >> 16) + (len as u32 & 0xffff) + u32::from(proto),
+    )
 }
 
 /// A decoded IP packet (either family): what the host stack dispatches on.
@@ -796,6 +807,24 @@ mod tests {
                 "all ones, len {len}"
             );
         }
+    }
+
+    /// Found by the `layer2_frame` fuzzer: all-ones addresses make the address sum
+    /// nearly `u32::MAX`, and adding the rest of the pseudo-header overflowed.
+    #[test]
+    fn pseudo_header_of_all_ones_addresses_does_not_overflow() {
+        let ones6 = Ipv6Addr::from([0xff; 16]);
+        let nd = Nd::Solicit {
+            target: ones6,
+            sllao: Some(Mac([2, 0, 0, 0, 0, 1])),
+        };
+        let pkt = nd.build(ones6, ones6);
+        let ip = parse_ipv6(&pkt).expect("parses");
+        assert_eq!(Nd::parse(&ip).expect("checksum verifies"), Some(nd));
+        let ones4 = Ipv4Addr::BROADCAST;
+        let p = udp_packet(ones4.into(), ones4.into(), 65535, 65535, &[0xff; 64]).unwrap();
+        let ip = parse_ipv4(p.ip()).expect("parses");
+        assert!(parse_udp(&ip).is_ok(), "UDP checksum verifies");
     }
 
     #[test]

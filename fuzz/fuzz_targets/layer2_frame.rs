@@ -1,0 +1,7 @@
+//! See `ferrolb_speaker::fuzz_harness::layer2_frame`: the same body runs over the seed
+//! corpus in every `cargo test`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| ferrolb_speaker::fuzz_harness::layer2_frame(data));
