@@ -131,6 +131,8 @@ pub enum AppInput<'a> {
         conn: ConnId,
         event: &'a StreamEvent,
     },
+    /// On a Kubernetes node: the cluster as the node's informers now see it.
+    Watch(&'a crate::cluster::ClusterSnapshot),
 }
 
 /// The world as an application sees it.

@@ -34,6 +34,11 @@ pub enum Loss {
     NotOwner {
         host: HostId,
     },
+    /// Dropped by kube-proxy on a node: the Service has no endpoint it may use there
+    /// (`externalTrafficPolicy: Local` without a local endpoint, or none at all).
+    NoEndpoint {
+        host: HostId,
+    },
     Neigh {
         host: HostId,
         reason: NeighDrop,
@@ -71,6 +76,7 @@ impl Loss {
             Self::LinkDown { .. } => "link_down",
             Self::Partition { .. } => "partition",
             Self::NotOwner { .. } => "not_owner",
+            Self::NoEndpoint { .. } => "no_endpoint",
             Self::Neigh { .. } => "neighbour",
             Self::NicDown { .. } => "nic_down",
             Self::NoRoute { .. } => "no_route",
@@ -88,6 +94,7 @@ impl Loss {
         "link_down",
         "partition",
         "not_owner",
+        "no_endpoint",
         "neighbour",
         "nic_down",
         "no_route",
@@ -123,6 +130,7 @@ mod tests {
             Loss::LinkDown { link: 0 },
             Loss::Partition { to: 0 },
             Loss::NotOwner { host: 0 },
+            Loss::NoEndpoint { host: 0 },
             Loss::Neigh {
                 host: 0,
                 reason: crate::neigh::NeighDrop::Failed,

@@ -96,6 +96,10 @@ pub struct Host {
     base_addrs: Vec<Vec<(IpAddr, u8)>>,
     nics: Vec<Nic>,
     claimed: BTreeSet<IpAddr>,
+    /// kube-proxy's rules on a Kubernetes node: load-balancer addresses it accepts
+    /// (`true`) or drops (`false`, e.g. `externalTrafficPolicy: Local` without a local
+    /// endpoint). A drop rule vetoes an application's claim.
+    kube_proxy: BTreeMap<IpAddr, bool>,
     /// Addresses the applications announce (`true`) or could announce and do not.
     announced: BTreeMap<IpAddr, bool>,
     factories: Vec<AppFactory>,
@@ -120,6 +124,8 @@ enum AppsState {
     Paused {
         streams: Vec<(usize, ConnId, StreamEvent)>,
         woken: Vec<usize>,
+        /// The latest cluster view that arrived while stopped.
+        watch: Option<std::rc::Rc<crate::cluster::ClusterSnapshot>>,
     },
     /// Killed (or not started yet): no processes until started again.
     Dead,
@@ -231,6 +237,7 @@ impl Host {
             base_addrs,
             nics: vec![],
             claimed: BTreeSet::new(),
+            kube_proxy: BTreeMap::new(),
             announced: BTreeMap::new(),
             factories,
             apps: vec![],
@@ -287,7 +294,52 @@ impl Host {
     }
     /// Whether IP traffic to `ip` is accepted (configured or claimed by an app).
     pub fn accepts(&self, ip: IpAddr) -> bool {
-        self.is_local(ip) || self.claimed.contains(&ip)
+        if self.is_local(ip) {
+            return true;
+        }
+        match self.kube_proxy.get(&ip) {
+            Some(rule) => *rule,
+            None => self.claimed.contains(&ip),
+        }
+    }
+
+    /// Installs kube-proxy's rules (replacing the previous ones), reporting every
+    /// address whose acceptance changed.
+    pub fn set_kube_proxy(&mut self, rules: BTreeMap<IpAddr, bool>, fx: &mut Vec<Effect>) {
+        if !self.powered {
+            return;
+        }
+        let touched: BTreeSet<IpAddr> = self
+            .kube_proxy
+            .keys()
+            .chain(rules.keys())
+            .copied()
+            .collect();
+        let before: Vec<bool> = touched.iter().map(|ip| self.accepts(*ip)).collect();
+        self.kube_proxy = rules;
+        for (ip, was) in touched.into_iter().zip(before) {
+            let now = self.accepts(ip);
+            if now != was {
+                fx.push(Effect::Claim { ip, claimed: now });
+            }
+        }
+    }
+
+    /// A watch event reaches the node: every running application gets the new view.
+    /// A stopped one gets the latest view when it resumes, as its informer would.
+    pub fn deliver_watch(
+        &mut self,
+        now: Instant,
+        snap: &std::rc::Rc<crate::cluster::ClusterSnapshot>,
+        fx: &mut Vec<Effect>,
+    ) {
+        if let AppsState::Paused { watch, .. } = &mut self.apps_state {
+            *watch = Some(snap.clone());
+            return;
+        }
+        for i in 0..self.apps.len() {
+            self.run_app(now, i, AppInput::Watch(snap), fx);
+        }
     }
     pub fn claimed(&self) -> impl Iterator<Item = &IpAddr> {
         self.claimed.iter()
@@ -392,6 +444,7 @@ impl Host {
             self.apps_state = AppsState::Paused {
                 streams: vec![],
                 woken: vec![],
+                watch: None,
             };
             for (ip, on) in &self.announced {
                 if *on {
@@ -407,11 +460,19 @@ impl Host {
         if !matches!(self.apps_state, AppsState::Paused { .. }) {
             return;
         }
-        let AppsState::Paused { streams, mut woken } =
-            std::mem::replace(&mut self.apps_state, AppsState::Running)
+        let AppsState::Paused {
+            streams,
+            mut woken,
+            watch,
+        } = std::mem::replace(&mut self.apps_state, AppsState::Running)
         else {
             return;
         };
+        if let Some(snap) = watch {
+            for i in 0..self.apps.len() {
+                self.run_app(now, i, AppInput::Watch(&snap), fx);
+            }
+        }
         for (ip, on) in &self.announced {
             if *on {
                 fx.push(Effect::Announce { ip: *ip, on: true });
@@ -446,7 +507,10 @@ impl Host {
             .collect();
         self.apps.clear();
         self.apps_state = AppsState::Dead;
+        let rules = std::mem::take(&mut self.kube_proxy);
         let mut gone: BTreeSet<IpAddr> = std::mem::take(&mut self.claimed);
+        gone.retain(|ip| rules.get(ip) != Some(&false));
+        gone.extend(rules.into_iter().filter_map(|(ip, on)| on.then_some(ip)));
         for (i, base) in self.base_addrs.iter().enumerate() {
             for (a, _) in &self.ifaces[i].addrs {
                 if !base.iter().any(|(b, _)| b == a) {
@@ -529,7 +593,7 @@ impl Host {
         if i >= self.apps.len() || self.apps[i].exited {
             return;
         }
-        if let AppsState::Paused { streams, woken } = &mut self.apps_state {
+        if let AppsState::Paused { streams, woken, .. } = &mut self.apps_state {
             match input {
                 AppInput::Stream { conn, event } => streams.push((i, conn, event.clone())),
                 AppInput::Timer => woken.push(i),
@@ -971,10 +1035,12 @@ impl Host {
         let probe = Probe::decode(udp.payload);
         if !self.accepts(ip.dst) {
             if let Some(probe) = probe {
-                fx.push(Effect::ProbeLost {
-                    probe,
-                    loss: Loss::NotOwner { host: self.id },
-                });
+                let loss = if self.kube_proxy.get(&ip.dst) == Some(&false) {
+                    Loss::NoEndpoint { host: self.id }
+                } else {
+                    Loss::NotOwner { host: self.id }
+                };
+                fx.push(Effect::ProbeLost { probe, loss });
             }
             return;
         }

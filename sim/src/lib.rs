@@ -8,6 +8,7 @@
 
 pub mod app;
 pub mod clock;
+pub mod cluster;
 pub mod engine;
 pub mod fate;
 pub mod frame;

@@ -13,7 +13,7 @@ use crate::scenario::Plan;
 use crate::time::{Duration, Instant};
 use crate::trace::TraceRecord;
 use crate::traffic::{FlowStats, analyse};
-use crate::world::{FlowSpec, Marker, NeighEvent, ProbeRecord, World};
+use crate::world::{FlowSpec, Marker, NeighEvent, ProbeRecord, World, WorldAction};
 
 #[derive(Clone, Debug)]
 pub struct FlowOutcome {
@@ -169,6 +169,10 @@ impl RunOutcome {
                 "delivered to {}, which does not own the address",
                 self.host_name(host)
             ),
+            Loss::NoEndpoint { host } => format!(
+                "dropped by kube-proxy on {}: no endpoint it may use",
+                self.host_name(host)
+            ),
             Loss::Neigh { host, reason } => format!("{}: {}", self.host_name(host), reason.name()),
             Loss::NicDown { host } => {
                 format!("{}: interface without carrier", self.host_name(host))
@@ -298,7 +302,96 @@ pub fn outcome(plan: &Plan, seed: u64, world: &World, end: Instant) -> RunOutcom
         events: world.events_processed(),
     };
     out.checks = evaluate(plan, &out, world.neigh_log());
+    out.checks.extend(invariants(plan, &out, end));
     out
+}
+
+/// Longer than any overlap the speaker makes on purpose with its default timings: the
+/// 1 s hand-over grace after SIGTERM, and the 1.3 s it answers on for a node that has
+/// just (re)joined while that node settles and probes.
+pub const MAX_PLANNED_OVERLAP: Duration = Duration::from_millis(1500);
+
+/// What must hold in every cluster scenario, whatever it expects: nothing is
+/// announced that the controller did not assign, and two nodes announce one address
+/// only briefly (a planned hand-over) unless a partition keeps the membership from
+/// settling.
+pub fn invariants(plan: &Plan, out: &RunOutcome, end: Instant) -> Vec<CheckResult> {
+    let Some(cluster) = &plan.cluster else {
+        return vec![];
+    };
+    let assigned: std::collections::BTreeSet<IpAddr> = cluster
+        .services
+        .iter()
+        .flat_map(|v| v.service.ingress_ips.iter())
+        .filter_map(|ip| ip.parse().ok())
+        .collect();
+    let stray: Vec<String> = out
+        .addresses
+        .iter()
+        .filter(|a| !assigned.contains(&a.address))
+        .filter(|a| a.announcers.iter().any(|(_, hs)| !hs.is_empty()))
+        .map(|a| a.address.to_string())
+        .collect();
+    // When partitions were in force.
+    let mut open: BTreeMap<&str, Instant> = BTreeMap::new();
+    let mut partitioned: Vec<(Instant, Instant)> = vec![];
+    for (at, action, _) in &plan.actions {
+        match action {
+            WorldAction::Partition { name, .. } => {
+                open.entry(name.as_str()).or_insert(*at);
+            }
+            WorldAction::Heal { name } => {
+                if let Some(from) = open.remove(name.as_str()) {
+                    partitioned.push((from, *at));
+                }
+            }
+            _ => {}
+        }
+    }
+    partitioned.extend(open.into_values().map(|from| (from, end)));
+    let mut long: Vec<String> = vec![];
+    for a in &out.addresses {
+        let steps = &a.announcers;
+        for (i, (from, hosts)) in steps.iter().enumerate() {
+            if hosts.len() < 2 {
+                continue;
+            }
+            // The overlap lasts until the set shrinks below two.
+            let until = steps[i + 1..]
+                .iter()
+                .find(|(_, h)| h.len() < 2)
+                .map_or(end, |(t, _)| *t);
+            if i > 0 && steps[i - 1].1.len() >= 2 {
+                continue; // counted from where it began
+            }
+            let excused = partitioned.iter().any(|(p, q)| *p < until && *from < *q);
+            if until.saturating_since(*from) > MAX_PLANNED_OVERLAP && !excused {
+                long.push(format!("{} from {from} to {until}", a.address));
+            }
+        }
+    }
+    vec![
+        CheckResult {
+            what: "invariant: only assigned addresses are announced".into(),
+            ok: stray.is_empty(),
+            actual: if stray.is_empty() {
+                "none other".into()
+            } else {
+                format!("also {}", stray.join(", "))
+            },
+        },
+        CheckResult {
+            what: format!(
+                "invariant: one announcer per address, but for hand-overs (<= {MAX_PLANNED_OVERLAP}) and partitions"
+            ),
+            ok: long.is_empty(),
+            actual: if long.is_empty() {
+                "held".into()
+            } else {
+                format!("two or more announced {}", long.join("; "))
+            },
+        },
+    ]
 }
 
 fn within(v: u64, b: &crate::scenario::plan::CountBounds) -> bool {

@@ -366,6 +366,7 @@ impl HostApp for ScriptedApp {
             AppInput::Datagram { .. }
             | AppInput::Carrier { .. }
             | AppInput::Stream { .. }
+            | AppInput::Watch(_)
             | AppInput::Terminate => {}
         }
     }

@@ -236,6 +236,10 @@ impl HostApp for SpeakerApp {
                 StreamEvent::Accepted { .. } => shim.io.close(conn),
             },
             AppInput::Datagram { from, data, .. } => s.handle_datagram(&mut shim, from, data),
+            AppInput::Watch(snap) => {
+                s.set_nodes(&mut shim, snap.nodes.clone());
+                s.set_services(&mut shim, snap.services.clone());
+            }
             AppInput::Terminate => {
                 self.terminating = true;
                 s.shutdown(&mut shim, "SIGTERM");

@@ -10,6 +10,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::rc::Rc;
 
 use crate::clock::HostClock;
+use crate::cluster::{ClusterModel, ClusterSnapshot, kube_proxy_rules};
 use crate::engine::EventQueue;
 use crate::fate::{HostId, LinkId, Loss};
 use crate::frame::{self, Mac};
@@ -156,6 +157,12 @@ pub enum WorldAction {
         host: HostId,
         clock: HostClock,
     },
+    /// The endpoint controller publishes new endpoints for a Service (`namespace/name`):
+    /// pods became ready, started terminating, or are gone.
+    SetEndpoints {
+        service: String,
+        endpoints: Vec<ferrolb_speaker::election::Endpoint>,
+    },
 }
 
 enum Event {
@@ -180,6 +187,17 @@ enum Event {
     },
     Action {
         index: u32,
+    },
+    /// A watch event reaches a node.
+    Watch {
+        host: HostId,
+        boot: u32,
+        snap: Rc<ClusterSnapshot>,
+    },
+    /// A dead node's grace period runs out.
+    NodeGrace {
+        node: u32,
+        generation: u64,
     },
 }
 
@@ -225,6 +243,10 @@ pub struct World {
     fx: Vec<Effect>,
     ports_buf: Vec<usize>,
     started: bool,
+    /// The Kubernetes cluster, when the scenario runs one.
+    cluster: Option<ClusterModel>,
+    /// Draws each watch delivery's jitter.
+    watch_rng: crate::rng::SimRng,
 }
 
 impl World {
@@ -251,7 +273,20 @@ impl World {
             fx: vec![],
             ports_buf: vec![],
             started: false,
+            cluster: None,
+            watch_rng: RngTree::new(seed).stream("cluster:watch"),
         }
+    }
+
+    /// Makes this a Kubernetes cluster: the model's nodes get kube-proxy's rules and
+    /// watch events from now on.
+    pub fn set_cluster(&mut self, cluster: ClusterModel) {
+        self.cluster = Some(cluster);
+    }
+
+    /// The cluster, if any.
+    pub fn cluster(&self) -> Option<&ClusterModel> {
+        self.cluster.as_ref()
     }
 
     pub fn rng_tree(&self) -> RngTree {
@@ -467,6 +502,35 @@ impl World {
                 }
             }
             Event::Probe { flow } => self.send_probe(now, flow),
+            Event::Watch { host, boot, snap } => {
+                if self.boots[host as usize] != boot {
+                    return;
+                }
+                let Some(node) = self.cluster.as_ref().and_then(|c| c.node_on(host)) else {
+                    return;
+                };
+                let name = self.cluster.as_ref().map(|c| c.node_name(node).to_owned());
+                let rules = kube_proxy_rules(&snap, name.as_deref().unwrap_or_default());
+                let mut fx = std::mem::take(&mut self.fx);
+                self.hosts[host as usize].set_kube_proxy(rules, &mut fx);
+                self.hosts[host as usize].deliver_watch(now, &snap, &mut fx);
+                self.apply(now, host, &mut fx);
+                self.fx = fx;
+            }
+            Event::NodeGrace { node, generation } => {
+                let Some(c) = &mut self.cluster else {
+                    return;
+                };
+                if c.grace_expired(node as usize, generation) {
+                    let text = format!(
+                        "api: node {} NotReady (no heartbeat for {}), its endpoints not ready",
+                        c.node_name(node as usize),
+                        c.node_monitor_grace
+                    );
+                    self.note(now, text);
+                    self.publish(now);
+                }
+            }
             Event::Action { index } => {
                 let (_, action, label) = self.actions[index as usize].clone();
                 tracing::debug!(at = %now, "{label}");
@@ -509,8 +573,59 @@ impl World {
         let mut fx = std::mem::take(&mut self.fx);
         self.hosts[h].boot(now, &mut fx);
         self.armed[h] = None;
+        // kube-proxy programs its rules from the API server's current state as it
+        // starts; the node's other components get that state by watch.
+        let mut back = false;
+        if let Some(c) = &mut self.cluster
+            && let Some(node) = c.node_on(host)
+        {
+            back = c.node_booted(node);
+            let snap = c.snapshot();
+            let rules = kube_proxy_rules(&snap, c.node_name(node));
+            self.hosts[h].set_kube_proxy(rules, &mut fx);
+        }
         self.apply(now, host, &mut fx);
         self.fx = fx;
+        if back {
+            let name = self.host_name(host).to_owned();
+            self.note(now, format!("api: node {name} Ready again"));
+            self.publish(now);
+        } else {
+            self.watch_to(now, host);
+        }
+    }
+
+    /// A line on the timeline and in the trace, from the world itself.
+    fn note(&mut self, now: Instant, text: String) {
+        self.trace.event(now, "note", &[], text.as_bytes(), || {
+            ("api".into(), text.clone())
+        });
+        self.markers.push(Marker { at: now, text });
+    }
+
+    /// The cluster changed: every live node sees the new state a watch latency later.
+    fn publish(&mut self, now: Instant) {
+        let Some(c) = &self.cluster else {
+            return;
+        };
+        let hosts: Vec<HostId> = c.hosts().collect();
+        for h in hosts {
+            self.watch_to(now, h);
+        }
+    }
+
+    fn watch_to(&mut self, now: Instant, host: HostId) {
+        let Some(c) = &self.cluster else {
+            return;
+        };
+        if c.node_on(host).is_none() || !self.hosts[host as usize].is_powered() {
+            return;
+        }
+        let jitter = self.watch_rng.below(c.watch_jitter.as_nanos().max(1));
+        let at = now + c.watch_latency + Duration::from_nanos(jitter);
+        let snap = c.snapshot();
+        let boot = self.boots[host as usize];
+        self.queue.schedule(at, Event::Watch { host, boot, snap });
     }
 
     /// Carries out a host's effects, then re-arms its kernel timer.
@@ -851,11 +966,35 @@ impl World {
                 for (link, _) in self.host_links[host as usize].clone().into_iter().flatten() {
                     self.set_link_up(now, link, false);
                 }
+                if let Some(c) = &mut self.cluster
+                    && let Some(node) = c.node_on(host)
+                {
+                    let generation = c.node_died(node);
+                    let at = now + c.node_monitor_grace;
+                    self.queue.schedule(
+                        at,
+                        Event::NodeGrace {
+                            node: node as u32,
+                            generation,
+                        },
+                    );
+                }
+            }
+            WorldAction::SetEndpoints { service, endpoints } => {
+                if let Some(c) = &mut self.cluster
+                    && c.set_endpoints(&service, endpoints)
+                {
+                    self.publish(now);
+                }
             }
             WorldAction::SetClock { host, clock } => self.hosts[host as usize].set_clock(clock),
             WorldAction::KillApps { host } => self.with_host(now, host, Host::kill_apps),
             WorldAction::TerminateApps { host } => self.with_host(now, host, Host::terminate_apps),
-            WorldAction::StartApps { host } => self.with_host(now, host, Host::start_apps),
+            WorldAction::StartApps { host } => {
+                self.with_host(now, host, Host::start_apps);
+                // A new process lists the cluster afresh.
+                self.watch_to(now, host);
+            }
             WorldAction::PauseApps { host } => self.with_host(now, host, Host::pause_apps),
             WorldAction::ResumeApps { host } => self.with_host(now, host, Host::resume_apps),
             WorldAction::Restart { host } => {

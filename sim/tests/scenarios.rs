@@ -180,3 +180,44 @@ fn speaker_scenarios_hold_across_seeds() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The invariants judge what happened: the partition scenario's ten seconds of two
+/// announcers pass because a partition was in force, and fail once it is not.
+#[test]
+fn two_announcers_without_a_partition_break_the_invariant() {
+    let plan =
+        scenario::load(&scenario_dir().join("speaker-membership-partition.yaml")).expect("loads");
+    let (outcome, _) = run::run(&plan, None, false);
+    let end = ferrolb_sim::time::Instant::ZERO + plan.duration;
+    assert!(run::invariants(&plan, &outcome, end).iter().all(|c| c.ok));
+    let mut unexcused = plan.clone();
+    unexcused.actions.retain(|(_, a, _)| {
+        !matches!(
+            a,
+            ferrolb_sim::world::WorldAction::Partition { .. }
+                | ferrolb_sim::world::WorldAction::Heal { .. }
+        )
+    });
+    let checks = run::invariants(&unexcused, &outcome, end);
+    let broken: Vec<_> = checks.iter().filter(|c| !c.ok).collect();
+    assert_eq!(broken.len(), 1, "{checks:?}");
+    assert!(
+        broken[0].actual.contains("198.51.100.200 from"),
+        "{}",
+        broken[0].actual
+    );
+    // And an address the controller did not assign is caught.
+    let mut unassigned = plan.clone();
+    if let Some(c) = &mut unassigned.cluster {
+        for v in &mut c.services {
+            v.service.ingress_ips.clear();
+        }
+    }
+    let checks = run::invariants(&unassigned, &outcome, end);
+    assert!(
+        checks
+            .iter()
+            .any(|c| !c.ok && c.actual.contains("198.51.100.200")),
+        "{checks:?}"
+    );
+}

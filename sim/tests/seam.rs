@@ -48,6 +48,7 @@ impl HostApp for Pinger {
             AppInput::Frame { .. }
             | AppInput::Carrier { .. }
             | AppInput::Stream { .. }
+            | AppInput::Watch(_)
             | AppInput::Terminate => {}
         }
     }
@@ -76,6 +77,7 @@ impl HostApp for Echo {
             AppInput::Timer
             | AppInput::Carrier { .. }
             | AppInput::Stream { .. }
+            | AppInput::Watch(_)
             | AppInput::Terminate => {}
         }
     }

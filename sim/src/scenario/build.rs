@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 
 use super::plan::{EndRef, Plan};
+use crate::cluster::ClusterModel;
 use crate::host::{AppFactory, Host};
 use crate::scripted::ScriptedApp;
 use crate::world::{Endpoint, FlowSpec, World};
@@ -73,6 +74,18 @@ pub fn build(plan: &Plan, seed: u64, record_trace: bool) -> World {
     }
     for (at, action, label) in &plan.actions {
         world.schedule(*at, action.clone(), label.clone());
+    }
+    if let Some(c) = &plan.cluster {
+        let hosts: Vec<(String, u32)> = c
+            .node_hosts
+            .iter()
+            .map(|(n, h)| (n.clone(), *h as u32))
+            .collect();
+        let mut model = ClusterModel::new(c.services.clone(), c.nodes.clone(), &hosts);
+        model.watch_latency = c.watch_latency;
+        model.watch_jitter = c.watch_jitter;
+        model.node_monitor_grace = c.node_monitor_grace;
+        world.set_cluster(model);
     }
     world
 }

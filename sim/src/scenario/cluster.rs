@@ -16,48 +16,69 @@ use ferrolb_speaker::members::MembersConfig;
 
 use super::plan::{Ctx, HostPlan};
 use super::spec::{ScenarioFile, YamlSource};
+use crate::cluster::{NODE_MONITOR_GRACE, WATCH_JITTER, WATCH_LATENCY};
 use crate::speaker_app::{MembershipSetup, SpeakerSetup};
+use crate::time::Duration;
 
 /// The membership port (MetalLB's memberlist default).
 const MEMBERSHIP_PORT: u16 = 7946;
 /// The shared membership key of simulated clusters.
 const MEMBERSHIP_KEY: &[u8] = b"ferrolb-sim-cluster";
 
-/// Resolves `nodes`, `metallb` and `kubernetes`, attaching a speaker to each node's host.
+/// The simulated cluster a scenario runs: what the API server starts with, and where.
+#[derive(Clone, Debug)]
+pub struct ClusterPlan {
+    /// Services with their assigned addresses and endpoints.
+    pub services: Vec<ServiceView>,
+    /// Nodes.
+    pub nodes: BTreeMap<String, NodeInfo>,
+    /// Each node's host index, in node order.
+    pub node_hosts: Vec<(String, usize)>,
+    /// Watch latency.
+    pub watch_latency: Duration,
+    /// Watch jitter.
+    pub watch_jitter: Duration,
+    /// Node-monitor grace period.
+    pub node_monitor_grace: Duration,
+}
+
+/// Resolves `nodes`, `metallb`, `kubernetes` and `api_server`, attaching a speaker to
+/// each node's host.
 pub(super) fn plan_nodes(
     ctx: &mut Ctx,
     file: &ScenarioFile,
     base: &Path,
     host_idx: &BTreeMap<&str, usize>,
     hosts: &mut [HostPlan],
-) {
+) -> Option<ClusterPlan> {
     if file.nodes.is_empty() {
         for (key, present) in [
             ("metallb", file.metallb.is_some()),
             ("kubernetes", file.kubernetes.is_some()),
+            ("api_server", file.api_server.is_some()),
         ] {
             if present {
                 ctx.err(key, "needs `nodes`: the hosts that run the speaker");
             }
         }
-        return;
+        return None;
     }
     let Some(metallb) = &file.metallb else {
         ctx.err(
             "metallb",
             "required with `nodes`: the MetalLB configuration (inline YAML or `files:`)",
         );
-        return;
+        return None;
     };
     let mut res = Resources::default();
     let mut report = LoadReport::default();
     if !load_source(ctx, "metallb", metallb, base, &mut res, &mut report) {
-        return;
+        return None;
     }
     if let Some(k8s) = &file.kubernetes
         && !load_source(ctx, "kubernetes", k8s, base, &mut res, &mut report)
     {
-        return;
+        return None;
     }
     let config = match Config::from_resources(&res, &Options::default()) {
         Ok(c) => c,
@@ -65,7 +86,7 @@ pub(super) fn plan_nodes(
             for e in errs.iter() {
                 ctx.err("metallb", e.to_string());
             }
-            return;
+            return None;
         }
     };
     // The real controller, as at start-up: addresses for every Service.
@@ -165,6 +186,7 @@ pub(super) fn plan_nodes(
             },
         );
     }
+    let mut node_hosts = Vec::new();
     for (i, n) in file.nodes.iter().enumerate() {
         let Some(&(h, addr)) = addrs
             .iter()
@@ -184,6 +206,7 @@ pub(super) fn plan_nodes(
             );
             continue;
         }
+        node_hosts.push((n.name.clone(), h));
         hosts[h].speaker = Some(SpeakerSetup {
             node: n.name.clone(),
             config: config.clone(),
@@ -199,6 +222,21 @@ pub(super) fn plan_nodes(
             }),
         });
     }
+    let api = file.api_server.as_ref();
+    Some(ClusterPlan {
+        services: views,
+        nodes,
+        node_hosts,
+        watch_latency: api
+            .and_then(|a| a.watch_latency.as_ref())
+            .map_or(WATCH_LATENCY, |d| d.0),
+        watch_jitter: api
+            .and_then(|a| a.watch_jitter.as_ref())
+            .map_or(WATCH_JITTER, |d| d.0),
+        node_monitor_grace: api
+            .and_then(|a| a.node_monitor_grace_period.as_ref())
+            .map_or(NODE_MONITOR_GRACE, |d| d.0),
+    })
 }
 
 /// Loads one `metallb`/`kubernetes` source into `res`; a problem is reported under

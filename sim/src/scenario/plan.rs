@@ -127,6 +127,8 @@ pub struct Plan {
     pub flows: Vec<FlowPlan>,
     pub actions: Vec<(Instant, WorldAction, String)>,
     pub checks: Checks,
+    /// The Kubernetes cluster, for scenarios with `nodes`.
+    pub cluster: Option<super::cluster::ClusterPlan>,
 }
 
 pub(super) struct Ctx {
@@ -422,7 +424,7 @@ pub fn plan(
             speaker: None,
         });
     }
-    super::cluster::plan_nodes(&mut ctx, file, base, &host_idx, &mut hosts);
+    let cluster = super::cluster::plan_nodes(&mut ctx, file, base, &host_idx, &mut hosts);
 
     // Links.
     let mut links: Vec<LinkPlan> = vec![];
@@ -648,7 +650,14 @@ pub fn plan(
         ctx.err("traffic.flows", format!("the flows would send {total} probes in all (limit {MAX_PROBES}); lower a rate or the duration"));
     }
     let actions = super::timeline::timeline(
-        &mut ctx, file, end, &mut hosts, &host_idx, &mut links, &link_idx,
+        &mut ctx,
+        file,
+        end,
+        &mut hosts,
+        &host_idx,
+        &mut links,
+        &link_idx,
+        cluster.as_ref(),
     );
     let owned: Vec<IpAddr> = hosts
         .iter()
@@ -677,6 +686,7 @@ pub fn plan(
         flows,
         actions,
         checks,
+        cluster,
     })
 }
 

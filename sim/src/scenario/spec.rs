@@ -134,6 +134,35 @@ pub struct ScenarioFile {
     pub kubernetes: Option<YamlSource>,
     /// The MetalLB configuration: inline multi-document YAML or files.
     pub metallb: Option<YamlSource>,
+    /// Timings of the simulated Kubernetes control plane (needs `nodes`).
+    pub api_server: Option<ApiServerSpec>,
+}
+
+/// How fast the simulated control plane is.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiServerSpec {
+    /// From a change at the API server to every node acting on it (default 50 ms).
+    pub watch_latency: Option<Dur>,
+    /// Extra delay per node and change, uniform below this (default 50 ms).
+    pub watch_jitter: Option<Dur>,
+    /// How long a node that stopped heartbeating stays Ready (default 40 s, the
+    /// kube-controller-manager's `--node-monitor-grace-period`).
+    pub node_monitor_grace_period: Option<Dur>,
+}
+
+/// A Service's endpoints after pods moved.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointsAction {
+    /// `namespace/name`.
+    pub service: String,
+    /// Nodes with a ready endpoint.
+    #[serde(default)]
+    pub ready: Vec<String>,
+    /// Nodes with a terminating endpoint that still serves (ready false, serving true).
+    #[serde(default)]
+    pub terminating: Vec<String>,
 }
 
 /// Where Kubernetes YAML comes from: written into the scenario, or the operator's own
@@ -419,6 +448,8 @@ pub struct TimelineEntry {
     pub start: Option<String>,
     pub pause: Option<String>,
     pub resume: Option<String>,
+    /// The endpoint controller publishes a Service's endpoints.
+    pub endpoints: Option<EndpointsAction>,
 }
 
 #[derive(Debug, Default, Deserialize)]

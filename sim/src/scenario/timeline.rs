@@ -4,14 +4,16 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+use super::cluster::ClusterPlan;
 use super::plan::{Ctx, HostPlan, LinkPlan, apply_props, clock_of, parse_ip};
-use super::spec::ScenarioFile;
+use super::spec::{EndpointsAction, ScenarioFile};
 use crate::app::same_subnet;
 use crate::clock::HostClock;
 use crate::link::LinkProps;
 use crate::scripted::{GarpKind, ScriptAction};
 use crate::time::{Duration, Instant};
 use crate::world::WorldAction;
+use ferrolb_speaker::election::Endpoint;
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn timeline(
@@ -22,6 +24,7 @@ pub(super) fn timeline(
     host_idx: &BTreeMap<&str, usize>,
     links: &mut [LinkPlan],
     link_idx: &BTreeMap<String, usize>,
+    cluster: Option<&ClusterPlan>,
 ) -> Vec<(Instant, WorldAction, String)> {
     let mut out = vec![];
     let mut last: Option<(Instant, usize)> = None;
@@ -64,6 +67,7 @@ pub(super) fn timeline(
             ("start", e.start.is_some()),
             ("pause", e.pause.is_some()),
             ("resume", e.resume.is_some()),
+            ("endpoints", e.endpoints.is_some()),
         ]
         .into_iter()
         .filter(|(_, s)| *s)
@@ -73,7 +77,7 @@ pub(super) fn timeline(
             ctx.err(
                 &tp,
                 if set.is_empty() {
-                    "no action: add one of own, release, garp, unsolicited_na, link_down, link_up, set_link, partition, heal, crash, restart, set_clock, kill, terminate, start, pause, resume".to_string()
+                    "no action: add one of own, release, garp, unsolicited_na, link_down, link_up, set_link, partition, heal, crash, restart, set_clock, kill, terminate, start, pause, resume, endpoints".to_string()
                 } else {
                     format!("one action per entry, found {}", set.join(", "))
                 },
@@ -375,7 +379,89 @@ pub(super) fn timeline(
                 WorldAction::Restart { host: h as u32 },
                 format!("restart {name}"),
             ));
+        } else if let Some(ep) = &e.endpoints
+            && let Some(step) = endpoints_step(ctx, &format!("{tp}.endpoints"), ep, cluster)
+        {
+            out.push((at, step.0, step.1));
         }
     }
     out
+}
+
+/// An `endpoints` step: the Service and every node it names must exist.
+fn endpoints_step(
+    ctx: &mut Ctx,
+    path: &str,
+    ep: &EndpointsAction,
+    cluster: Option<&ClusterPlan>,
+) -> Option<(WorldAction, String)> {
+    let Some(c) = cluster else {
+        ctx.err(path, "needs `nodes`: endpoints live on Kubernetes nodes");
+        return None;
+    };
+    if !c.services.iter().any(|v| v.service.key() == ep.service) {
+        let known: Vec<String> = c.services.iter().map(|v| v.service.key()).collect();
+        ctx.err(
+            format!("{path}.service"),
+            format!(
+                "no Service `{}` in `kubernetes` (Services: {})",
+                ep.service,
+                known.join(", ")
+            ),
+        );
+        return None;
+    }
+    let mut ok = true;
+    let mut endpoints = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for (key, list, ready) in [
+        ("ready", &ep.ready, true),
+        ("terminating", &ep.terminating, false),
+    ] {
+        for (j, node) in list.iter().enumerate() {
+            if !c.nodes.contains_key(node) {
+                ctx.err(
+                    format!("{path}.{key}[{j}]"),
+                    format!("no node `{node}` in `nodes`"),
+                );
+                ok = false;
+                continue;
+            }
+            if !seen.insert(node.as_str()) {
+                ctx.err(
+                    format!("{path}.{key}[{j}]"),
+                    format!("node `{node}` is listed twice"),
+                );
+                ok = false;
+                continue;
+            }
+            endpoints.push(Endpoint {
+                node: Some(node.clone()),
+                ready: Some(ready),
+                // A terminating pod that still passes its readiness probe.
+                serving: Some(true),
+                addresses: vec![IpAddr::from([10, 244, 255, endpoints.len() as u8 + 1])],
+            });
+        }
+    }
+    if !ok {
+        return None;
+    }
+    let mut label = format!("api: endpoints of {}:", ep.service);
+    if ep.ready.is_empty() && ep.terminating.is_empty() {
+        label.push_str(" none");
+    }
+    if !ep.ready.is_empty() {
+        label.push_str(&format!(" ready on {}", ep.ready.join(", ")));
+    }
+    if !ep.terminating.is_empty() {
+        label.push_str(&format!(" terminating on {}", ep.terminating.join(", ")));
+    }
+    Some((
+        WorldAction::SetEndpoints {
+            service: ep.service.clone(),
+            endpoints,
+        },
+        label,
+    ))
 }
