@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use crate::run::RunOutcome;
-use crate::time::Instant;
+use crate::time::{Duration, Instant};
 
 /// How many neighbour changes and segments to list per flow before summarising.
 const MAX_LINES: usize = 24;
@@ -138,7 +138,19 @@ pub fn render(o: &RunOutcome, fingerprint: bool) -> String {
                     })
                     .collect();
                 let split = if h.max > 1 {
-                    format!("  (up to {} at once: {})", h.max, h.overlap)
+                    // How long, in all, more than one held it.
+                    let end = Instant::ZERO + o.duration;
+                    let mut total = Duration::ZERO;
+                    for (i, (at, hosts)) in h.steps.iter().enumerate() {
+                        if hosts.len() > 1 {
+                            let until = h.steps.get(i + 1).map_or(end, |(t, _)| *t);
+                            total = total + until.saturating_since(*at);
+                        }
+                    }
+                    format!(
+                        "  (up to {} at once, for {total} in all: {})",
+                        h.max, h.overlap
+                    )
                 } else {
                     String::new()
                 };
