@@ -61,6 +61,12 @@ pub struct SessionConfig {
     pub next_hop_v4: Option<Ipv4Addr>,
     /// Next hop for IPv6 routes.
     pub next_hop_v6: Option<std::net::Ipv6Addr>,
+    /// Never connect; wait for the peer to (a route server or a router's listening
+    /// side). Incoming connections are taken in either mode.
+    pub passive: bool,
+    /// Hand every UPDATE the peer sends to the application
+    /// ([`SessionEvent::Received`]); a speaker only counts them.
+    pub report_received: bool,
 }
 
 impl SessionConfig {
@@ -77,6 +83,8 @@ impl SessionConfig {
             families: vec![(afi::IPV4, safi::UNICAST), (afi::IPV6, safi::UNICAST)],
             next_hop_v4: None,
             next_hop_v6: None,
+            passive: false,
+            report_received: false,
         }
     }
 }
@@ -137,6 +145,8 @@ pub enum SessionEvent {
     Established(Negotiated),
     /// The session went down.
     Down(String),
+    /// The peer sent an UPDATE (only with `report_received`).
+    Received(Box<Update>),
 }
 
 /// An action for the driver.
@@ -192,6 +202,12 @@ pub struct Session {
     cfg: SessionConfig,
     state: State,
     conn: Option<ConnId>,
+    /// Whether `conn` is the connection we opened (else the one the peer opened).
+    conn_outgoing: bool,
+    /// A connection the peer opened while `conn` was in its OPEN exchange, with the
+    /// bytes received on it: kept until its OPEN says which of the two survives
+    /// (RFC 4271 §6.8).
+    second: Option<(ConnId, Vec<u8>)>,
     next_conn: ConnId,
     rx: Vec<u8>,
     negotiated: Option<Negotiated>,
@@ -217,6 +233,8 @@ impl Session {
             cfg,
             state: State::Idle,
             conn: None,
+            conn_outgoing: false,
+            second: None,
             next_conn: 1,
             rx: Vec::new(),
             negotiated: None,
@@ -281,6 +299,10 @@ impl Session {
 
     fn send(&mut self, msg: &Message) {
         let Some(conn) = self.conn else { return };
+        self.send_on(conn, msg);
+    }
+
+    fn send_on(&mut self, conn: ConnId, msg: &Message) {
         match msg.encode(self.codec()) {
             Ok(bytes) => {
                 match msg {
@@ -300,8 +322,118 @@ impl Session {
     pub fn start(&mut self, now: Instant) {
         self.started = true;
         if self.state == State::Idle {
-            self.retry_at = Some(now);
+            self.retry_at = (!self.cfg.passive).then_some(now);
             self.set_state(State::Active);
+        }
+    }
+
+    /// The peer opened a connection to us. Returns the id the session gives it, or
+    /// `None` when the session is stopped and the driver must refuse it. With no
+    /// connection of ours past TCP yet, the peer's replaces our attempt; during our
+    /// OPEN exchange both are kept until the peer's OPEN arrives and the higher BGP
+    /// identifier decides (RFC 4271 §6.8); once established, the newcomer gets a Cease
+    /// (Connection Collision Resolution).
+    pub fn handle_accepted(&mut self, now: Instant) -> Option<ConnId> {
+        if !self.started {
+            return None;
+        }
+        let c = self.next_conn;
+        self.next_conn += 1;
+        match self.state {
+            State::Idle | State::Active | State::Connect => {
+                if let Some(old) = self.conn.take() {
+                    self.out.push_back(Output::Close(old));
+                }
+                self.conn = Some(c);
+                self.conn_outgoing = false;
+                self.rx.clear();
+                self.retry_at = None;
+                self.hold_at = Some(now + CONNECT_DEADLINE);
+                let open = self.open();
+                self.send(&Message::Open(open));
+                self.set_state(State::OpenSent);
+            }
+            State::OpenSent | State::OpenConfirm => {
+                if let Some((old, _)) = self.second.take() {
+                    self.out.push_back(Output::Close(old));
+                }
+                let open = self.open();
+                self.send_on(c, &Message::Open(open));
+                self.second = Some((c, Vec::new()));
+            }
+            State::Established => {
+                self.send_on(c, &Message::Notification(collision()));
+                self.out.push_back(Output::Close(c));
+            }
+        }
+        Some(c)
+    }
+
+    /// Bytes on the second connection: its first message must be an OPEN, which
+    /// settles the collision.
+    fn second_bytes(&mut self, now: Instant, data: &[u8]) {
+        let Some((c, rx)) = &mut self.second else {
+            return;
+        };
+        let c = *c;
+        rx.extend_from_slice(data);
+        let len = match frame_len(rx) {
+            Ok(Some(len)) if rx.len() >= len => len,
+            Ok(_) => return,
+            Err(e) => {
+                self.stats.malformed_received += 1;
+                self.close_second(e.notification());
+                return;
+            }
+        };
+        let codec = Codec {
+            four_octet_as: true,
+        };
+        let msg = Message::decode(&rx[..len], codec);
+        let rest = rx[len..].to_vec();
+        let o = match msg {
+            Ok(Message::Open(o)) => o,
+            Ok(_) => {
+                return self.close_second(Notification {
+                    code: code::FSM,
+                    subcode: 1,
+                    data: Vec::new(),
+                });
+            }
+            Err(e) => {
+                self.stats.malformed_received += 1;
+                return self.close_second(e.notification());
+            }
+        };
+        self.stats.opens_received += 1;
+        let ours_wins = u32::from(self.cfg.router_id) > u32::from(o.bgp_id);
+        if ours_wins && self.conn_outgoing {
+            tracing::debug!("BGP connection collision: keeping ours");
+            return self.close_second(collision());
+        }
+        tracing::debug!("BGP connection collision: keeping the peer's");
+        // The peer's connection survives: ours ends quietly (it was never up).
+        if let Some(old) = self.conn.take() {
+            self.send_on(old, &Message::Notification(collision()));
+            self.out.push_back(Output::Close(old));
+        }
+        self.second = None;
+        self.conn = Some(c);
+        self.conn_outgoing = false;
+        self.rx.clear();
+        self.negotiated = None;
+        self.keepalive_at = None;
+        self.state = State::OpenSent;
+        self.on_open(now, o);
+        if !rest.is_empty() && self.conn == Some(c) {
+            self.handle_bytes(now, c, &rest);
+        }
+    }
+
+    fn close_second(&mut self, n: Notification) {
+        if let Some((c, _)) = self.second.take() {
+            self.send_on(c, &Message::Notification(n));
+            self.out.push_back(Output::Close(c));
         }
     }
 
@@ -322,6 +454,9 @@ impl Session {
     fn drop_connection(&mut self, why: String) {
         let was_up = self.state == State::Established;
         if let Some(c) = self.conn.take() {
+            self.out.push_back(Output::Close(c));
+        }
+        if let Some((c, _)) = self.second.take() {
             self.out.push_back(Output::Close(c));
         }
         self.rx.clear();
@@ -350,6 +485,10 @@ impl Session {
             self.set_state(State::Idle);
             return;
         }
+        if self.cfg.passive {
+            self.set_state(State::Active);
+            return;
+        }
         let wait = match self.cfg.connect_time {
             Some(t) => t,
             None => {
@@ -374,6 +513,7 @@ impl Session {
                 let c = self.next_conn;
                 self.next_conn += 1;
                 self.conn = Some(c);
+                self.conn_outgoing = true;
                 self.hold_at = Some(now + CONNECT_DEADLINE);
                 self.out.push_back(Output::Connect(c));
                 self.set_state(State::Connect);
@@ -418,6 +558,10 @@ impl Session {
 
     /// The TCP connection `conn` failed or was closed by the peer.
     pub fn handle_closed(&mut self, now: Instant, conn: ConnId) {
+        if self.second.as_ref().is_some_and(|(c, _)| *c == conn) {
+            self.second = None;
+            return;
+        }
         if self.conn == Some(conn) {
             self.fail(now, None, "connection closed".into());
         }
@@ -455,6 +599,9 @@ impl Session {
 
     /// Bytes received on `conn`.
     pub fn handle_bytes(&mut self, now: Instant, conn: ConnId, data: &[u8]) {
+        if self.second.as_ref().is_some_and(|(c, _)| *c == conn) {
+            return self.second_bytes(now, data);
+        }
         if self.conn != Some(conn) {
             return;
         }
@@ -535,6 +682,9 @@ impl Session {
                 }
                 let n = u.nlri.len() + u.mp_reach.as_ref().map_or(0, |m| m.nlri.len());
                 self.stats.prefixes_received += n as u64;
+                if self.cfg.report_received {
+                    self.out.push_back(Output::Event(SessionEvent::Received(u)));
+                }
             }
             Message::Notification(n) => {
                 self.stats.notifications_received += 1;
@@ -778,6 +928,14 @@ impl Session {
                 self.advertised.insert(p, route.clone());
             }
         }
+    }
+}
+
+fn collision() -> Notification {
+    Notification {
+        code: code::CEASE,
+        subcode: subcode::CONNECTION_COLLISION,
+        data: Vec::new(),
     }
 }
 

@@ -485,3 +485,173 @@ fn peer_notification_takes_the_session_down_and_retries() {
         "first retry without delay after an established session"
     );
 }
+
+/// Our connection in OpenSent, and the peer's just accepted (our OPEN sent on it).
+fn colliding(c: SessionConfig) -> (Session, ConnId, ConnId) {
+    let mut s = Session::new(c);
+    s.start(T0);
+    s.handle_timeout(T0);
+    let ours = drain(&mut s).connects[0];
+    s.handle_connected(T0, ours);
+    drain(&mut s);
+    let theirs = s.handle_accepted(at(0.01)).unwrap();
+    (s, ours, theirs)
+}
+
+fn cease_collision(m: &Message) -> bool {
+    matches!(m, Message::Notification(n) if n.code == code::CEASE && n.subcode == subcode::CONNECTION_COLLISION)
+}
+
+#[test]
+fn a_passive_session_never_connects_and_comes_up_on_the_peers_connection() {
+    let mut c = cfg(64500, PeerAs::Fixed(64501));
+    c.passive = true;
+    let mut s = Session::new(c);
+    s.start(T0);
+    s.handle_timeout(at(100.0));
+    assert!(drain(&mut s).connects.is_empty(), "passive: no connect");
+    assert_eq!(s.poll_timeout(), None);
+    let conn = s.handle_accepted(at(100.0)).expect("started: accepted");
+    let d = drain(&mut s);
+    assert!(matches!(d.sent[..], [Message::Open(_)]));
+    s.handle_bytes(at(100.01), conn, &peer_open(64501, 90, true));
+    s.handle_bytes(at(100.02), conn, &keepalive());
+    assert_eq!(s.state(), State::Established);
+    // The peer goes away: we wait for it again rather than dial.
+    s.handle_closed(at(101.0), conn);
+    s.handle_timeout(at(500.0));
+    let d = drain(&mut s);
+    assert!(d.connects.is_empty());
+    assert_eq!(s.state(), State::Active);
+}
+
+#[test]
+fn a_stopped_session_refuses_connections() {
+    let mut s = Session::new(cfg(64500, PeerAs::Fixed(64501)));
+    assert_eq!(s.handle_accepted(T0), None);
+}
+
+#[test]
+fn the_peers_connection_replaces_our_attempt_still_in_connect() {
+    let mut s = Session::new(cfg(64500, PeerAs::Fixed(64501)));
+    s.start(T0);
+    s.handle_timeout(T0);
+    let ours = drain(&mut s).connects[0];
+    let theirs = s.handle_accepted(at(0.1)).unwrap();
+    let d = drain(&mut s);
+    assert_eq!(d.closed, vec![ours], "our pending connect is abandoned");
+    assert_eq!(s.state(), State::OpenSent);
+    // Our late connect completing is closed, not used.
+    s.handle_connected(at(0.2), ours);
+    assert_eq!(drain(&mut s).closed, vec![ours]);
+    s.handle_bytes(at(0.3), theirs, &peer_open(64501, 90, true));
+    s.handle_bytes(at(0.3), theirs, &keepalive());
+    assert_eq!(s.state(), State::Established);
+}
+
+/// Both sides connected at once. The higher BGP identifier's connection survives:
+/// ours (10.0.0.2) beats the peer's (10.0.0.1).
+#[test]
+fn collision_keeps_our_connection_when_our_identifier_is_higher() {
+    let (mut s, ours, theirs) = colliding(cfg(64500, PeerAs::Fixed(64501)));
+    assert!(matches!(drain(&mut s).sent[..], [Message::Open(_)]));
+    s.handle_bytes(at(0.02), theirs, &peer_open(64501, 90, true));
+    let d = drain(&mut s);
+    assert!(cease_collision(&d.sent[0]), "{:?}", d.sent);
+    assert_eq!(d.closed, vec![theirs]);
+    assert_eq!(
+        s.state(),
+        State::OpenSent,
+        "ours still waits for the peer's OPEN"
+    );
+    s.handle_bytes(at(0.03), ours, &peer_open(64501, 90, true));
+    s.handle_bytes(at(0.04), ours, &keepalive());
+    assert_eq!(s.state(), State::Established);
+}
+
+#[test]
+fn collision_keeps_the_peers_connection_when_its_identifier_is_higher() {
+    let mut c = cfg(64500, PeerAs::Fixed(64501));
+    c.router_id = Ipv4Addr::new(9, 9, 9, 9);
+    let (mut s, ours, theirs) = colliding(c);
+    drain(&mut s);
+    // The peer's OPEN and KEEPALIVE arrive together on its connection.
+    let mut bytes = peer_open(64501, 90, true);
+    bytes.extend(keepalive());
+    s.handle_bytes(at(0.02), theirs, &bytes);
+    let d = drain(&mut s);
+    assert!(
+        cease_collision(&d.sent[0]),
+        "ours gets the Cease: {:?}",
+        d.sent
+    );
+    assert_eq!(d.closed, vec![ours]);
+    assert!(
+        d.sent.iter().any(|m| matches!(m, Message::Keepalive)),
+        "our KEEPALIVE answers the peer's OPEN"
+    );
+    assert_eq!(s.state(), State::Established);
+    assert!(
+        !d.events.iter().any(|e| matches!(e, SessionEvent::Down(_))),
+        "the losing connection was never up: no Down"
+    );
+    // Bytes on the closed connection are ignored.
+    s.handle_bytes(at(0.03), ours, &peer_open(64501, 90, true));
+    assert_eq!(s.state(), State::Established);
+}
+
+#[test]
+fn a_connection_while_established_is_refused_with_a_collision_cease() {
+    let (mut s, conn) = established(cfg(64500, PeerAs::Fixed(64501)), 64501, 90);
+    drain(&mut s);
+    let extra = s.handle_accepted(at(1.0)).unwrap();
+    let d = drain(&mut s);
+    assert!(cease_collision(&d.sent[0]));
+    assert_eq!(d.closed, vec![extra]);
+    assert_ne!(extra, conn);
+    assert_eq!(s.state(), State::Established);
+}
+
+#[test]
+fn a_second_connection_that_does_not_open_first_is_an_fsm_error_on_it_alone() {
+    let (mut s, _ours, theirs) = colliding(cfg(64500, PeerAs::Fixed(64501)));
+    drain(&mut s);
+    s.handle_bytes(at(0.02), theirs, &keepalive());
+    let d = drain(&mut s);
+    assert!(matches!(&d.sent[0], Message::Notification(n) if n.code == code::FSM));
+    assert_eq!(d.closed, vec![theirs]);
+    assert_eq!(s.state(), State::OpenSent, "ours is untouched");
+}
+
+#[test]
+fn received_updates_are_reported_when_asked() {
+    let mut c = cfg(64500, PeerAs::Fixed(64501));
+    c.report_received = true;
+    let (mut s, conn) = established(c, 64501, 90);
+    drain(&mut s);
+    let u = Update {
+        origin: Some(Origin::Igp),
+        as_path: Some(vec![Segment::Sequence(vec![64501])]),
+        next_hop: Some(Ipv4Addr::new(10, 0, 0, 1)),
+        nlri: vec!["198.51.100.200/32".parse().unwrap()],
+        ..Update::default()
+    };
+    let bytes = Message::Update(Box::new(u))
+        .encode(Codec::default())
+        .unwrap();
+    s.handle_bytes(at(1.0), conn, &bytes);
+    let d = drain(&mut s);
+    let got: Vec<&Update> = d
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::Received(u) => Some(&**u),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].nlri,
+        vec!["198.51.100.200/32".parse::<Ipv4Net>().unwrap()]
+    );
+}
