@@ -95,6 +95,8 @@ impl<E> EventQueue<E> {
 
     /// Schedules `event` at `at`. A time in the past is clamped to now: causality is
     /// preserved (an effect never runs before its cause) instead of panicking.
+    /// Inlined, like the pop: they run once per event and are small.
+    #[inline]
     pub fn schedule(&mut self, at: Instant, event: E) {
         let at = at.max(self.now);
         let seq = self.next_seq;
@@ -133,6 +135,7 @@ impl<E> EventQueue<E> {
     }
 
     /// The earliest event's key and where it is.
+    #[inline]
     fn first(&self) -> Option<(u128, Source)> {
         let mut min = u128::MAX;
         let mut source = Source::Heap;
@@ -150,6 +153,7 @@ impl<E> EventQueue<E> {
     }
 
     /// Removes the earliest event if it is not later than `until`, advancing the clock.
+    #[inline]
     pub fn pop_until(&mut self, until: Instant) -> Option<(Instant, E)> {
         let (key, source) = self.first()?;
         let at = time_of(key);

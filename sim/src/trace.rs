@@ -250,6 +250,29 @@ mod tests {
         assert_ne!(a, run(&[("x", 1), ("y", 3)]));
     }
 
+    /// Every byte of a frame, at every length the frames have, reaches the hash, and so
+    /// does the length (a frame and the same frame with a zero byte appended differ).
+    #[test]
+    fn hash_depends_on_every_byte_and_the_length() {
+        let hash = |b: &[u8]| {
+            let mut t = Trace::new(false);
+            t.event(Instant::ZERO, "rx", &[1, 0], b, || unreachable!());
+            t.hash()
+        };
+        for len in [1usize, 7, 8, 15, 16, 42, 64, 65, 90] {
+            let frame: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let h = hash(&frame);
+            for i in 0..len {
+                let mut f = frame.clone();
+                f[i] ^= 0x40;
+                assert_ne!(hash(&f), h, "byte {i} of {len}");
+            }
+            let mut longer = frame.clone();
+            longer.push(0);
+            assert_ne!(hash(&longer), h, "length {len}");
+        }
+    }
+
     #[test]
     fn records_only_when_asked() {
         let mut t = Trace::new(true);
