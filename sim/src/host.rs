@@ -15,7 +15,7 @@ use crate::clock::HostClock;
 use crate::fate::{HostId, Loss};
 use crate::frame::{
     self, Arp, ArpOp, ETHERTYPE_ARP, ETHERTYPE_IPV4, ETHERTYPE_IPV6, IPPROTO_ICMPV6, IPPROTO_TCP,
-    IPPROTO_UDP, IpPacket, Mac, Nd,
+    IPPROTO_UDP, IpPacket, Mac, Nd, SpareBuffers,
 };
 use crate::neigh::{ArpContext, ArpVerdict, NaInput, NeighOut, NeighParams, NeighTable, NudState};
 use crate::probe::{self, Probe};
@@ -60,6 +60,42 @@ pub enum Effect {
         mac: Option<Mac>,
     },
     Note(String),
+}
+
+/// What a host asks the world to do, in order (the list derefs to `Vec<Effect>`),
+/// and the spare buffers it builds frames in: the world refills them with delivered
+/// frames, so the packet path does not allocate.
+#[derive(Debug, Default)]
+pub struct Effects {
+    list: Vec<Effect>,
+    pub spare: SpareBuffers,
+}
+
+impl std::ops::Deref for Effects {
+    type Target = Vec<Effect>;
+    fn deref(&self) -> &Vec<Effect> {
+        &self.list
+    }
+}
+impl std::ops::DerefMut for Effects {
+    fn deref_mut(&mut self) -> &mut Vec<Effect> {
+        &mut self.list
+    }
+}
+
+impl Effects {
+    /// Moves the effects out (keeping the list's capacity with the caller), so they
+    /// can be carried out while the spare buffers stay reachable.
+    pub fn take_list(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.list)
+    }
+    /// Gives an emptied list back, for its capacity.
+    pub fn restore_list(&mut self, list: Vec<Effect>) {
+        debug_assert!(list.is_empty());
+        if self.list.is_empty() {
+            self.list = list;
+        }
+    }
 }
 
 /// Builds a fresh application instance at each boot.
@@ -305,7 +341,7 @@ impl Host {
 
     /// Installs kube-proxy's rules (replacing the previous ones), reporting every
     /// address whose acceptance changed.
-    pub fn set_kube_proxy(&mut self, rules: BTreeMap<IpAddr, bool>, fx: &mut Vec<Effect>) {
+    pub fn set_kube_proxy(&mut self, rules: BTreeMap<IpAddr, bool>, fx: &mut Effects) {
         if !self.powered {
             return;
         }
@@ -331,7 +367,7 @@ impl Host {
         &mut self,
         now: Instant,
         snap: &std::rc::Rc<crate::cluster::ClusterSnapshot>,
-        fx: &mut Vec<Effect>,
+        fx: &mut Effects,
     ) {
         if let AppsState::Paused { watch, .. } = &mut self.apps_state {
             *watch = Some(snap.clone());
@@ -362,7 +398,7 @@ impl Host {
     }
 
     /// Power on: fresh kernel state, fresh application instances, `Start` delivered.
-    pub fn boot(&mut self, now: Instant, fx: &mut Vec<Effect>) {
+    pub fn boot(&mut self, now: Instant, fx: &mut Effects) {
         self.powered = true;
         self.boots += 1;
         self.nics = self.fresh_nics(now);
@@ -381,7 +417,7 @@ impl Host {
     }
 
     /// (Re)starts the applications after a kill: fresh instances, each told `Start`.
-    pub fn start_apps(&mut self, now: Instant, fx: &mut Vec<Effect>) {
+    pub fn start_apps(&mut self, now: Instant, fx: &mut Effects) {
         if !self.powered || !matches!(self.apps_state, AppsState::Dead) {
             return;
         }
@@ -407,7 +443,7 @@ impl Host {
     /// SIGKILL of every application: the kernel closes their sockets (FIN) and stays
     /// up; addresses they claimed stay claimed (like kube-proxy's rules), so traffic is
     /// still accepted but nobody answers ARP/ND for it any more.
-    pub fn kill_apps(&mut self, now: Instant, fx: &mut Vec<Effect>) {
+    pub fn kill_apps(&mut self, now: Instant, fx: &mut Effects) {
         if !self.powered {
             return;
         }
@@ -427,7 +463,7 @@ impl Host {
     }
 
     /// SIGTERM to every running application.
-    pub fn terminate_apps(&mut self, now: Instant, fx: &mut Vec<Effect>) {
+    pub fn terminate_apps(&mut self, now: Instant, fx: &mut Effects) {
         if !self.powered || !matches!(self.apps_state, AppsState::Running) {
             return;
         }
@@ -439,7 +475,7 @@ impl Host {
     /// SIGSTOP of every application. What they announced is not answered while they
     /// are stopped, so the report shows nobody announcing it from this host; SIGCONT
     /// brings it back as it was.
-    pub fn pause_apps(&mut self, _now: Instant, fx: &mut Vec<Effect>) {
+    pub fn pause_apps(&mut self, _now: Instant, fx: &mut Effects) {
         if matches!(self.apps_state, AppsState::Running) {
             self.apps_state = AppsState::Paused {
                 streams: vec![],
@@ -456,7 +492,7 @@ impl Host {
 
     /// SIGCONT: queued stream events are delivered in order, then one `Timer` to every
     /// application whose wake-up came due while it was stopped.
-    pub fn resume_apps(&mut self, now: Instant, fx: &mut Vec<Effect>) {
+    pub fn resume_apps(&mut self, now: Instant, fx: &mut Effects) {
         if !matches!(self.apps_state, AppsState::Paused { .. }) {
             return;
         }
@@ -537,7 +573,7 @@ impl Host {
         }
     }
 
-    pub fn on_timer(&mut self, now: Instant, fx: &mut Vec<Effect>) {
+    pub fn on_timer(&mut self, now: Instant, fx: &mut Effects) {
         if !self.powered {
             return;
         }
@@ -552,7 +588,7 @@ impl Host {
         }
     }
 
-    pub fn app_wake(&mut self, now: Instant, app: usize, fx: &mut Vec<Effect>) {
+    pub fn app_wake(&mut self, now: Instant, app: usize, fx: &mut Effects) {
         if self.powered && app < self.apps.len() {
             self.run_app(now, app, AppInput::Timer, fx);
         }
@@ -560,7 +596,7 @@ impl Host {
 
     /// Carrier change on `nic`: entries are evicted on loss (`*_evict_nocarrier`) and
     /// applications are told.
-    pub fn carrier(&mut self, now: Instant, nic: IfIndex, up: bool, fx: &mut Vec<Effect>) {
+    pub fn carrier(&mut self, now: Instant, nic: IfIndex, up: bool, fx: &mut Effects) {
         let Some(info) = self.ifaces.get_mut(nic) else {
             return;
         };
@@ -589,7 +625,7 @@ impl Host {
         }
     }
 
-    fn run_app(&mut self, now: Instant, i: usize, input: AppInput<'_>, fx: &mut Vec<Effect>) {
+    fn run_app(&mut self, now: Instant, i: usize, input: AppInput<'_>, fx: &mut Effects) {
         if i >= self.apps.len() || self.apps[i].exited {
             return;
         }
@@ -697,7 +733,7 @@ impl Host {
         }
     }
 
-    fn tcp_outputs(&mut self, now: Instant, out: Vec<TcpOut>, fx: &mut Vec<Effect>) {
+    fn tcp_outputs(&mut self, now: Instant, out: Vec<TcpOut>, fx: &mut Effects) {
         for o in out {
             match o {
                 TcpOut::Send { src, dst, seg } => {
@@ -723,8 +759,8 @@ impl Host {
     }
 
     /// Sends an IP packet: picks the on-link interface, resolves the neighbour.
-    pub fn send_ip(&mut self, now: Instant, packet: IpPacket, dst: IpAddr, fx: &mut Vec<Effect>) {
-        let lost = |loss: Loss, packet: &[u8], fx: &mut Vec<Effect>| {
+    pub fn send_ip(&mut self, now: Instant, packet: IpPacket, dst: IpAddr, fx: &mut Effects) {
+        let lost = |loss: Loss, packet: &[u8], fx: &mut Effects| {
             if let Some(probe) = Probe::in_ip_packet(packet) {
                 fx.push(Effect::ProbeLost { probe, loss });
             }
@@ -747,28 +783,31 @@ impl Host {
         self.neigh_buf = out;
     }
 
-    /// Sends one probe datagram for a flow.
+    /// Sends one probe datagram for a flow. IPv4 probes are built in a recycled buffer
+    /// (the same bytes the codec builds); IPv6 ones by the codec.
     pub fn send_probe(
         &mut self,
         now: Instant,
         from: SocketAddr,
         to: SocketAddr,
         probe: Probe,
-        fx: &mut Vec<Effect>,
+        fx: &mut Effects,
     ) {
-        if let Ok(p) =
-            frame::udp_packet(from.ip(), to.ip(), from.port(), to.port(), &probe.encode())
-        {
-            self.send_ip(now, p, to.ip(), fx);
-        }
+        let packet = match (from.ip(), to.ip()) {
+            (IpAddr::V4(s), IpAddr::V4(d)) => {
+                let mut buf = fx.spare.take();
+                probe.write_udp_v4(&mut buf, s, d, from.port(), to.port());
+                IpPacket::from_headroom(buf)
+            }
+            (s, d) => match frame::udp_packet(s, d, from.port(), to.port(), &probe.encode()) {
+                Ok(p) => p,
+                Err(_) => return,
+            },
+        };
+        self.send_ip(now, packet, to.ip(), fx);
     }
 
-    fn neigh_outputs(
-        &mut self,
-        nic: IfIndex,
-        out: &mut Vec<NeighOut<IpPacket>>,
-        fx: &mut Vec<Effect>,
-    ) {
+    fn neigh_outputs(&mut self, nic: IfIndex, out: &mut Vec<NeighOut<IpPacket>>, fx: &mut Effects) {
         let mac = self.ifaces[nic].mac;
         for o in out.drain(..) {
             match o {
@@ -851,13 +890,7 @@ impl Host {
 
     /// A frame arrives on `nic`. Returns false if the NIC discarded it because it was
     /// addressed to another MAC (the caller decides what that means for a probe).
-    pub fn receive(
-        &mut self,
-        now: Instant,
-        nic: IfIndex,
-        raw: &[u8],
-        fx: &mut Vec<Effect>,
-    ) -> bool {
+    pub fn receive(&mut self, now: Instant, nic: IfIndex, raw: &[u8], fx: &mut Effects) -> bool {
         let Ok(eth) = frame::parse_eth(raw) else {
             return true;
         };
@@ -906,7 +939,7 @@ impl Host {
         nic: IfIndex,
         unicast: bool,
         payload: &[u8],
-        fx: &mut Vec<Effect>,
+        fx: &mut Effects,
     ) {
         let Ok(arp) = Arp::decode(payload) else {
             return;
@@ -942,7 +975,7 @@ impl Host {
         nic: IfIndex,
         eth_src: Mac,
         ip: &frame::Ip<'_>,
-        fx: &mut Vec<Effect>,
+        fx: &mut Effects,
     ) {
         let Ok(Some(nd)) = Nd::parse(ip) else {
             return;
@@ -1008,7 +1041,7 @@ impl Host {
         nic: IfIndex,
         eth_dst: Mac,
         ip: &frame::Ip<'_>,
-        fx: &mut Vec<Effect>,
+        fx: &mut Effects,
     ) {
         if ip.proto == IPPROTO_TCP {
             if self.accepts(ip.dst)

@@ -6,13 +6,44 @@
 //! forgets everything learned on a port whose carrier goes down. Unknown unicast,
 //! broadcast and multicast are flooded to every other port that is up.
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::frame::Mac;
 use crate::time::{Duration, Instant};
 
 /// Linux bridge `BR_DEFAULT_AGEING_TIME`.
 pub const DEFAULT_AGEING: Duration = Duration::from_secs(300);
+
+/// A fixed (unseeded) hasher for MACs: the FDB is looked up twice per frame, and its
+/// order never reaches an output (only `retain` walks it, and that counts), so a hash
+/// map is safe for determinism and cheaper than a tree.
+#[derive(Default)]
+struct MacHasher(u64);
+
+impl Hasher for MacHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        // One multiply spreads the MAC's bits; the high bits pick the bucket group.
+        let m = (self.0 ^ v).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.0 = m ^ (m >> 29);
+    }
+}
+
+type Fdb = HashMap<u64, FdbEntry, BuildHasherDefault<MacHasher>>;
+
+/// A MAC as the FDB's key.
+fn key(mac: Mac) -> u64 {
+    let m = mac.0;
+    u64::from_le_bytes([m[0], m[1], m[2], m[3], m[4], m[5], 0, 0])
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 struct FdbEntry {
@@ -43,7 +74,7 @@ pub enum FdbEvent {
 #[derive(Clone, Debug)]
 pub struct Switch {
     ports_up: Vec<bool>,
-    fdb: BTreeMap<Mac, FdbEntry>,
+    fdb: Fdb,
     ageing: Duration,
 }
 
@@ -51,7 +82,7 @@ impl Switch {
     pub fn new(ports: usize, ageing: Duration) -> Self {
         Self {
             ports_up: vec![true; ports],
-            fdb: BTreeMap::new(),
+            fdb: Fdb::default(),
             ageing,
         }
     }
@@ -104,7 +135,7 @@ impl Switch {
     }
 
     fn learn(&mut self, now: Instant, port: usize, src: Mac) -> Option<FdbEvent> {
-        match self.fdb.get_mut(&src) {
+        match self.fdb.get_mut(&key(src)) {
             Some(e) if e.port == port => {
                 e.last_seen = now;
                 None
@@ -123,7 +154,7 @@ impl Switch {
             }
             None => {
                 self.fdb.insert(
-                    src,
+                    key(src),
                     FdbEntry {
                         port,
                         last_seen: now,
@@ -137,9 +168,9 @@ impl Switch {
     /// The port for `mac`, treating entries older than the ageing time as gone (the
     /// bridge's `has_expired` check on lookup, so ageing is exact rather than periodic).
     pub fn lookup(&mut self, now: Instant, mac: Mac) -> Option<usize> {
-        let e = *self.fdb.get(&mac)?;
+        let e = *self.fdb.get(&key(mac))?;
         if now.saturating_since(e.last_seen) > self.ageing {
-            self.fdb.remove(&mac);
+            self.fdb.remove(&key(mac));
             return None;
         }
         Some(e.port)

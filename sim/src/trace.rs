@@ -38,12 +38,14 @@ impl Trace {
         }
     }
 
+    #[inline]
     fn mix(&mut self, v: u64) {
         self.hash = (self.hash.rotate_left(5) ^ v).wrapping_mul(K);
     }
 
     /// Four independent lanes so the multiply chains overlap; the simulator hashes
     /// every frame it delivers, so this is on the hot path.
+    #[inline]
     fn mix_bytes(&mut self, b: &[u8]) {
         let mut lanes = [self.hash, K, K.rotate_left(17), K.rotate_left(31)];
         let mut chunks = b.chunks_exact(32);
@@ -69,7 +71,9 @@ impl Trace {
         );
     }
 
-    /// A short static name as one word (its first 8 bytes and its length).
+    /// A short static name as one word (its first 8 bytes and its length). Inlined so
+    /// that a literal kind folds to a constant.
+    #[inline]
     fn mix_name(&mut self, name: &str) {
         let b = name.as_bytes();
         let mut w = [0u8; 8];
@@ -79,7 +83,9 @@ impl Trace {
     }
 
     /// Records an event: `code` and `ids` go into the hash; `describe` runs only when
-    /// records are kept.
+    /// records are kept. Inlined: it runs for every delivered frame, and the kind
+    /// and the number of ids are constants at each call site.
+    #[inline]
     pub fn event(
         &mut self,
         t: Instant,
@@ -242,6 +248,29 @@ mod tests {
         assert_eq!(a, run(&[("x", 1), ("y", 2)]));
         assert_ne!(a, run(&[("y", 2), ("x", 1)]));
         assert_ne!(a, run(&[("x", 1), ("y", 3)]));
+    }
+
+    /// Every byte of a frame, at every length the frames have, reaches the hash, and so
+    /// does the length (a frame and the same frame with a zero byte appended differ).
+    #[test]
+    fn hash_depends_on_every_byte_and_the_length() {
+        let hash = |b: &[u8]| {
+            let mut t = Trace::new(false);
+            t.event(Instant::ZERO, "rx", &[1, 0], b, || unreachable!());
+            t.hash()
+        };
+        for len in [1usize, 7, 8, 15, 16, 42, 64, 65, 90] {
+            let frame: Vec<u8> = (0..len).map(|i| (i * 37 + 11) as u8).collect();
+            let h = hash(&frame);
+            for i in 0..len {
+                let mut f = frame.clone();
+                f[i] ^= 0x40;
+                assert_ne!(hash(&f), h, "byte {i} of {len}");
+            }
+            let mut longer = frame.clone();
+            longer.push(0);
+            assert_ne!(hash(&longer), h, "length {len}");
+        }
     }
 
     #[test]

@@ -13,8 +13,8 @@ use crate::clock::HostClock;
 use crate::cluster::{ClusterModel, ClusterSnapshot, kube_proxy_rules};
 use crate::engine::EventQueue;
 use crate::fate::{HostId, LinkId, Loss};
-use crate::frame::{self, Mac};
-use crate::host::{Effect, Host};
+use crate::frame::{self, FrameId, FramePool, Mac, SpareBuffers};
+use crate::host::{Effect, Effects, Host};
 use crate::link::{Direction, Link, LinkLoss, LinkProps};
 use crate::neigh::NudState;
 use crate::pcap::CapturedFrame;
@@ -165,15 +165,21 @@ pub enum WorldAction {
     },
 }
 
+/// A frame due at the far end of a link.
+#[derive(Clone, Copy)]
+struct Delivery {
+    link: LinkId,
+    /// 0 = a→b, 1 = b→a.
+    dir: u8,
+    /// The link's generation when the frame was sent (a flap in between loses it).
+    generation: u64,
+    origin: HostId,
+    flooded: bool,
+    frame: FrameId,
+}
+
 enum Event {
-    Arrive {
-        link: LinkId,
-        dir: u8,
-        generation: u64,
-        origin: HostId,
-        flooded: bool,
-        frame: Rc<Vec<u8>>,
-    },
+    Arrive(Delivery),
     KernelTimer {
         host: HostId,
     },
@@ -240,7 +246,9 @@ pub struct World {
     markers: Vec<Marker>,
     trace: Trace,
     capture: Option<Vec<CapturedFrame>>,
-    fx: Vec<Effect>,
+    /// Frames in flight.
+    pool: FramePool,
+    fx: Effects,
     ports_buf: Vec<usize>,
     started: bool,
     /// The Kubernetes cluster, when the scenario runs one.
@@ -270,7 +278,8 @@ impl World {
             markers: vec![],
             trace: Trace::new(record_trace),
             capture: None,
-            fx: vec![],
+            pool: FramePool::default(),
+            fx: Effects::default(),
             ports_buf: vec![],
             started: false,
             cluster: None,
@@ -399,6 +408,14 @@ impl World {
     pub fn flows(&self) -> impl Iterator<Item = (&FlowSpec, &[ProbeRecord])> {
         self.flows.iter().map(|f| (&f.spec, f.probes.as_slice()))
     }
+    /// Moves every flow's probe records out (in flow order), leaving them empty: for
+    /// the end of a run, so the outcome does not copy them.
+    pub fn take_probes(&mut self) -> Vec<Vec<ProbeRecord>> {
+        self.flows
+            .iter_mut()
+            .map(|f| std::mem::take(&mut f.probes))
+            .collect()
+    }
     pub fn neigh_log(&self) -> &[NeighEvent] {
         &self.neigh_log
     }
@@ -474,14 +491,7 @@ impl World {
 
     fn dispatch(&mut self, now: Instant, ev: Event) {
         match ev {
-            Event::Arrive {
-                link,
-                dir,
-                generation,
-                origin,
-                flooded,
-                frame,
-            } => self.arrive(now, link, dir, generation, origin, flooded, frame),
+            Event::Arrive(d) => self.arrive(now, d),
             Event::KernelTimer { host } => {
                 let h = host as usize;
                 if self.armed[h] == Some(now) {
@@ -629,18 +639,20 @@ impl World {
     }
 
     /// Carries out a host's effects, then re-arms its kernel timer.
-    fn apply(&mut self, now: Instant, host: HostId, fx: &mut Vec<Effect>) {
-        for e in fx.drain(..) {
+    fn apply(&mut self, now: Instant, host: HostId, fx: &mut Effects) {
+        let mut list = fx.take_list();
+        for e in list.drain(..) {
             match e {
                 Effect::Tx { nic, frame } => {
                     match self.host_links[host as usize].get(nic).copied().flatten() {
                         Some((link, end)) => {
-                            self.transmit(now, link, end, host, false, Rc::new(frame))
+                            self.transmit_new(now, link, end, host, frame, &mut fx.spare)
                         }
                         None => {
                             if let Some(p) = Probe::in_frame(&frame) {
                                 self.lost(p, Loss::NicDown { host });
                             }
+                            fx.spare.give(frame);
                         }
                     }
                 }
@@ -722,6 +734,7 @@ impl World {
                 }
             }
         }
+        fx.restore_list(list);
         let h = host as usize;
         if let Some(w) = self.hosts[h].next_kernel_wakeup()
             && self.armed[h].is_none_or(|a| w < a)
@@ -769,62 +782,112 @@ impl World {
         }
     }
 
-    fn transmit(
+    /// Puts a frame a host built on a link: into the pool with one reference per
+    /// delivery, or, lost at once, back to the spare buffers.
+    fn transmit_new(
+        &mut self,
+        now: Instant,
+        link: LinkId,
+        from_end: usize,
+        origin: HostId,
+        frame: Vec<u8>,
+        spare: &mut SpareBuffers,
+    ) {
+        match self.links[link as usize].link.transmit(from_end, now) {
+            Ok(d) => {
+                let refs = 1 + u32::from(d.duplicate.is_some());
+                let id = self.pool.insert(frame, refs);
+                self.schedule_deliveries(link, from_end, origin, false, id, d);
+            }
+            Err(loss) => {
+                self.link_dropped(now, link, loss, &frame);
+                spare.give(frame);
+            }
+        }
+    }
+
+    /// Forwards a pooled frame (a switch's output): `bytes` are its contents, lent out
+    /// of the pool while it is processed.
+    #[allow(clippy::too_many_arguments)]
+    fn forward(
         &mut self,
         now: Instant,
         link: LinkId,
         from_end: usize,
         origin: HostId,
         flooded: bool,
-        frame: Rc<Vec<u8>>,
+        id: FrameId,
+        bytes: &[u8],
     ) {
-        let slot = &mut self.links[link as usize];
-        match slot.link.transmit(from_end, now) {
+        match self.links[link as usize].link.transmit(from_end, now) {
             Ok(d) => {
-                let generation = slot.link.generation();
-                for at in std::iter::once(d.first).chain(d.duplicate) {
-                    self.queue.schedule(
-                        at,
-                        Event::Arrive {
-                            link,
-                            dir: from_end as u8,
-                            generation,
-                            origin,
-                            flooded,
-                            frame: frame.clone(),
-                        },
-                    );
-                }
+                self.pool.retain(id, 1 + u32::from(d.duplicate.is_some()));
+                self.schedule_deliveries(link, from_end, origin, flooded, id, d);
             }
-            Err(loss) => {
-                self.trace
-                    .event(now, "link-drop", &[u64::from(link)], &frame, || {
-                        (
-                            self.links[link as usize].name.clone(),
-                            format!("{loss:?}: {}", describe_frame(&frame)),
-                        )
-                    });
-                if let Some(p) = Probe::in_frame(&frame) {
-                    self.lost(p, link_loss(loss, link));
-                }
-            }
+            Err(loss) => self.link_dropped(now, link, loss, bytes),
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn arrive(
+    fn schedule_deliveries(
         &mut self,
-        now: Instant,
         link: LinkId,
-        dir: u8,
-        generation: u64,
+        from_end: usize,
         origin: HostId,
         flooded: bool,
-        frame: Rc<Vec<u8>>,
+        frame: FrameId,
+        d: crate::link::Deliveries,
     ) {
+        let generation = self.links[link as usize].link.generation();
+        for at in std::iter::once(d.first).chain(d.duplicate) {
+            self.queue.schedule(
+                at,
+                Event::Arrive(Delivery {
+                    link,
+                    dir: from_end as u8,
+                    generation,
+                    origin,
+                    flooded,
+                    frame,
+                }),
+            );
+        }
+    }
+
+    fn link_dropped(&mut self, now: Instant, link: LinkId, loss: LinkLoss, frame: &[u8]) {
+        self.trace
+            .event(now, "link-drop", &[u64::from(link)], frame, || {
+                (
+                    self.links[link as usize].name.clone(),
+                    format!("{loss:?}: {}", describe_frame(frame)),
+                )
+            });
+        if let Some(p) = Probe::in_frame(frame) {
+            self.lost(p, link_loss(loss, link));
+        }
+    }
+
+    /// A frame reaches the far end of a link. Its bytes are lent out of the pool for
+    /// the delivery; the last delivery of a frame recycles its buffer.
+    fn arrive(&mut self, now: Instant, d: Delivery) {
+        let frame = self.pool.take(d.frame);
+        self.deliver(now, d, &frame);
+        if let Some(buf) = self.pool.put_back(d.frame, frame) {
+            self.fx.spare.give(buf);
+        }
+    }
+
+    fn deliver(&mut self, now: Instant, d: Delivery, frame: &[u8]) {
+        let Delivery {
+            link,
+            dir,
+            generation,
+            origin,
+            flooded,
+            frame: id,
+        } = d;
         let slot = &self.links[link as usize];
         if !slot.link.delivers(generation) {
-            if let Some(p) = Probe::in_frame(&frame) {
+            if let Some(p) = Probe::in_frame(frame) {
                 self.lost(p, Loss::LinkDown { link });
             }
             return;
@@ -837,25 +900,20 @@ impl World {
                 frame: frame.to_vec(),
             });
         }
-        self.trace.event(
-            now,
-            "rx",
-            &[u64::from(link), u64::from(dir)],
-            &frame,
-            || {
+        self.trace
+            .event(now, "rx", &[u64::from(link), u64::from(dir)], frame, || {
                 (
                     format!(
                         "{} {}",
                         self.links[link as usize].name,
                         if dir == 0 { "a>b" } else { "b>a" }
                     ),
-                    describe_frame(&frame),
+                    describe_frame(frame),
                 )
-            },
-        );
+            });
         match to {
             Endpoint::Switch { switch, port } => {
-                let Some((dst, src)) = frame::peek_macs(&frame) else {
+                let Some((dst, src)) = frame::peek_macs(frame) else {
                     return;
                 };
                 let mut out = std::mem::take(&mut self.ports_buf);
@@ -878,33 +936,33 @@ impl World {
                 let flooded = flooded || fwd == Forwarding::UnknownUnicast;
                 if out.is_empty()
                     && fwd == Forwarding::UnknownUnicast
-                    && let Some(p) = Probe::in_frame(&frame)
+                    && let Some(p) = Probe::in_frame(frame)
                 {
                     self.lost(p, Loss::Flooded);
                 }
                 for &p in &out {
                     let (l, end) = self.switches[switch as usize].ports[p];
-                    self.transmit(now, l, end, origin, flooded, frame.clone());
+                    self.forward(now, l, end, origin, flooded, id, frame);
                 }
                 self.ports_buf = out;
             }
             Endpoint::Host { host, nic } => {
                 let h = host as usize;
                 if !self.hosts[h].is_powered() {
-                    if let Some(p) = Probe::in_frame(&frame) {
+                    if let Some(p) = Probe::in_frame(frame) {
                         self.lost(p, Loss::HostDown { host });
                     }
                     return;
                 }
                 if self.blocked(origin, host) {
-                    if let Some(p) = Probe::in_frame(&frame) {
+                    if let Some(p) = Probe::in_frame(frame) {
                         self.lost(p, Loss::Partition { to: host });
                     }
                     return;
                 }
                 let mut fx = std::mem::take(&mut self.fx);
-                let accepted = self.hosts[h].receive(now, nic, &frame, &mut fx);
-                if !accepted && let Some(p) = Probe::in_frame(&frame) {
+                let accepted = self.hosts[h].receive(now, nic, frame, &mut fx);
+                if !accepted && let Some(p) = Probe::in_frame(frame) {
                     self.lost(
                         p,
                         if flooded {
@@ -1006,12 +1064,7 @@ impl World {
         }
     }
 
-    fn with_host(
-        &mut self,
-        now: Instant,
-        host: HostId,
-        f: fn(&mut Host, Instant, &mut Vec<Effect>),
-    ) {
+    fn with_host(&mut self, now: Instant, host: HostId, f: fn(&mut Host, Instant, &mut Effects)) {
         let mut fx = std::mem::take(&mut self.fx);
         f(&mut self.hosts[host as usize], now, &mut fx);
         self.apply(now, host, &mut fx);

@@ -352,6 +352,13 @@ fn ipv6_packet(src: Ipv6Addr, dst: Ipv6Addr, proto: u8, hop: u8, payload: &[u8])
 pub struct IpPacket(Vec<u8>);
 
 impl IpPacket {
+    /// Wraps a buffer that holds `ETH_HEADER_LEN` bytes of headroom and then an IP
+    /// packet: for callers that build packets in buffers they reuse (the simulator
+    /// recycles delivered frames instead of allocating one per packet).
+    pub fn from_headroom(buf: Vec<u8>) -> Self {
+        debug_assert!(buf.len() >= ETH_HEADER_LEN);
+        Self(buf)
+    }
     /// The IP packet itself.
     pub fn ip(&self) -> &[u8] {
         &self.0[ETH_HEADER_LEN..]
