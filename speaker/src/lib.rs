@@ -8,6 +8,7 @@
 pub mod announce;
 pub mod bfd;
 pub mod bgp;
+pub mod driver;
 pub mod election;
 pub mod interfaces;
 pub mod io;

@@ -207,6 +207,28 @@ impl Speaker {
         self.recompute(io);
     }
 
+    /// Replaces the configuration, the Services and the nodes at once, with one
+    /// election: a reload that changes several of them never passes through a mixture
+    /// of old and new (which could withdraw an address only to probe and announce it
+    /// again).
+    pub fn set_view(
+        &mut self,
+        io: &mut impl Io,
+        config: Config,
+        services: Vec<ServiceView>,
+        nodes: BTreeMap<String, NodeInfo>,
+    ) {
+        self.config = Some(config);
+        self.services = services;
+        self.nodes = nodes;
+        self.recompute(io);
+    }
+
+    /// The failure detector, when membership is on (for its counters and members).
+    pub fn membership(&self) -> Option<&Members> {
+        self.detector.as_ref().map(|(m, _)| m)
+    }
+
     /// Replaces the known nodes.
     pub fn set_nodes(&mut self, io: &mut impl Io, nodes: BTreeMap<String, NodeInfo>) {
         self.nodes = nodes;
