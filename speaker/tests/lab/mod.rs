@@ -9,6 +9,7 @@
 use std::fs;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -283,14 +284,17 @@ impl Drop for Lab {
         for ns in self.namespaces.iter().rev() {
             let _ = try_run(&["ip", "netns", "del", ns]);
         }
-        if !std::thread::panicking() {
+        // Kept after a failure, or with FERROLB_LAB_KEEP set, for the logs.
+        if !std::thread::panicking() && std::env::var_os("FERROLB_LAB_KEEP").is_none() {
             let _ = fs::remove_dir_all(&self.dir);
+        } else {
+            eprintln!("lab files and logs kept in {}", self.dir.display());
         }
     }
 }
 
-/// A process started in a namespace; killed (SIGKILL) and reaped on drop unless it
-/// already exited.
+/// A process started in a namespace, in a process group of its own; the group is
+/// killed (SIGKILL) and the process reaped on drop unless it already exited.
 pub struct Proc {
     pub name: String,
     pub child: Option<Child>,
@@ -303,6 +307,7 @@ impl Proc {
     pub fn start(name: &str, ns: &str, cmd: &[&str], log: &Path) -> Self {
         let out = fs::File::create(log).unwrap();
         let child = Command::new("ip")
+            .process_group(0)
             .args(["netns", "exec", ns])
             .args(cmd)
             .stdin(Stdio::null())
@@ -329,6 +334,14 @@ impl Proc {
         }
     }
 
+    /// Sends `sig` to the process's whole group (a daemon and the children it forks).
+    pub fn signal_group(&self, sig: i32) {
+        if self.child.is_some() {
+            let rc = send_signal(-self.pid(), sig);
+            assert!(rc, "kill({}, {sig}) failed", -self.pid());
+        }
+    }
+
     /// Waits up to `limit` for the process to exit; its exit code.
     pub fn wait_exit(&mut self, limit: Duration) -> Option<i32> {
         let child = self.child.as_mut()?;
@@ -346,7 +359,7 @@ impl Proc {
 /// `kill(2)` through the `kill` utility, so the tests need no unsafe code.
 fn send_signal(pid: i32, sig: i32) -> bool {
     Command::new("kill")
-        .args([format!("-{sig}"), pid.to_string()])
+        .args([format!("-{sig}"), "--".to_owned(), pid.to_string()])
         .status()
         .is_ok_and(|s| s.success())
 }
@@ -354,6 +367,7 @@ fn send_signal(pid: i32, sig: i32) -> bool {
 impl Drop for Proc {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
+            let _ = send_signal(-(c.id() as i32), 9);
             let _ = c.kill();
             let _ = c.wait();
         }
