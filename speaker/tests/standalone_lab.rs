@@ -13,7 +13,7 @@ mod lab;
 use std::fs;
 use std::time::Duration;
 
-use lab::{Lab, VIP, announcer, metrics, sample, speaker, wait_for};
+use lab::{Lab, VIP, VIP6, announcer, announcer_of, metrics, sample, speaker, wait_for};
 
 const SIGTERM: i32 = 15;
 const SIGHUP: i32 = 1;
@@ -84,6 +84,28 @@ fn three_speakers_announce_reload_and_hand_over() {
         let answered = sample(&m, "metallb_layer2_responses_sent", &ip).unwrap_or(0.0);
         assert_eq!(answered, 0.0, "{}: {m}", n.name);
     }
+
+    // IPv6: the client's kernel resolves VIP6 by neighbour discovery to its announcer
+    // (which needs its link-local address, learnt through netlink once DAD is done).
+    let v6 = wait_for(Duration::from_secs(15), || announcer_of(&lab, VIP6, &all))
+        .expect("exactly one node announces the IPv6 VIP");
+    let v6_mac = lab.node(&v6).mac.clone();
+    let resolved = wait_for(Duration::from_secs(10), || {
+        lab.client_probe_of(VIP6);
+        lab.client_mac_of(VIP6).filter(|m| *m == v6_mac)
+    });
+    assert_eq!(
+        resolved.as_deref(),
+        Some(v6_mac.as_str()),
+        "client resolved {VIP6} to {:?}, want {v6}'s",
+        lab.client_mac_of(VIP6)
+    );
+    let m6 = metrics(&lab, lab.node(&v6)).expect("metrics");
+    let ip6 = format!("ip=\"{VIP6}\"");
+    assert!(
+        sample(&m6, "metallb_layer2_responses_sent", &ip6) >= Some(1.0),
+        "{m6}"
+    );
 
     // A broken reload is refused: the speaker keeps announcing and says it is stale.
     let good = fs::read_to_string(&cfg).unwrap();

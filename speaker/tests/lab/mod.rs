@@ -69,6 +69,11 @@ pub fn try_run(cmd: &[&str]) -> (bool, String) {
     }
 }
 
+/// `ip -n NS addr add CIDR dev DEV`.
+fn add_addr(ns: &str, cidr: &str, dev: &str) {
+    run(&["ip", "-n", ns, "addr", "add", cidr, "dev", dev]);
+}
+
 /// Polls `f` every 50 ms until it returns `Some`, at most `limit`.
 pub fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
     let start = Instant::now();
@@ -85,6 +90,8 @@ pub fn wait_for<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<
 
 /// The VIP every node holds on `lo` and the speakers announce.
 pub const VIP: &str = "192.0.2.200";
+/// The IPv6 service address, held on `lo` of every node like [`VIP`].
+pub const VIP6: &str = "2001:db8::200";
 /// The client's address.
 pub const CLIENT_IP: &str = "192.0.2.100";
 
@@ -152,6 +159,7 @@ impl Lab {
         run(&["ip", "-n", &sw, "link", "set", "br0", "up"]);
         let client = lab.client.clone();
         lab.attach(&client, "pc", "02:00:00:00:01:64", CLIENT_IP);
+        add_addr(&client, "2001:db8::100/64", "eth0");
         for i in 1..=n {
             let name = format!("n{i}");
             let ns = format!("{}-{name}", lab.id);
@@ -159,6 +167,11 @@ impl Lab {
             let mac = format!("02:00:00:00:01:{:02x}", 0x10 + i);
             let port = format!("p{i}");
             lab.attach(&ns, &port, &mac, &ip);
+            let ip6 = format!("2001:db8::{}/64", 10 + i);
+            add_addr(&ns, &ip6, "eth0");
+            // IPv6 has no arp_ignore: Linux answers solicitations only for addresses on
+            // the receiving interface, so `lo` keeps the kernel out of it already.
+            add_addr(&ns, &format!("{VIP6}/128"), "lo");
             // The VIP held by the node's kernel, as kube-proxy IPVS holds it on its
             // dummy `kube-ipvs0` (here on `lo`: this kernel may lack the dummy module);
             // arp_ignore/arp_announce keep the kernel from answering ARP for it on eth0
@@ -169,16 +182,7 @@ impl Lab {
             ] {
                 run(&["ip", "netns", "exec", &ns, "sysctl", "-qw", s]);
             }
-            run(&[
-                "ip",
-                "-n",
-                &ns,
-                "addr",
-                "add",
-                &format!("{VIP}/32"),
-                "dev",
-                "lo",
-            ]);
+            add_addr(&ns, &format!("{VIP}/32"), "lo");
             lab.nodes.push(Node {
                 name,
                 ns,
@@ -208,25 +212,18 @@ impl Lab {
             "ip", "-n", &self.sw, "link", "set", port, "master", "br0", "up",
         ]);
         run(&["ip", "-n", ns, "link", "set", "eth0", "address", mac, "up"]);
-        run(&[
-            "ip",
-            "-n",
-            ns,
-            "addr",
-            "add",
-            &format!("{ip}/24"),
-            "dev",
-            "eth0",
-        ]);
+        add_addr(ns, &format!("{ip}/24"), "eth0");
     }
 
-    /// The speakers' files: one pool holding the VIP, an L2Advertisement, one Service
-    /// without status (the allocator gives it the VIP), and the Nodes.
+    /// The speakers' files: one pool holding the two VIPs, an L2Advertisement, two
+    /// Services without status (the allocator gives `web` the VIP and the IPv6 `web6`
+    /// VIP6), and the Nodes.
     pub fn write_config(&self) -> (PathBuf, PathBuf) {
         let mut y = String::from(
-            "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: lab, namespace: metallb-system}\nspec: {addresses: [192.0.2.200/32]}\n---\n\
+            "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: {name: lab, namespace: metallb-system}\nspec: {addresses: [192.0.2.200/32, \"2001:db8::200/128\"]}\n---\n\
              apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: {name: lab, namespace: metallb-system}\nspec: {ipAddressPools: [lab]}\n---\n\
-             apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec: {type: LoadBalancer, ports: [{port: 80}]}\n",
+             apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: default}\nspec: {type: LoadBalancer, ports: [{port: 80}]}\n---\n\
+             apiVersion: v1\nkind: Service\nmetadata: {name: web6, namespace: default}\nspec: {type: LoadBalancer, ipFamilies: [IPv6], ports: [{port: 80}]}\n",
         );
         for n in &self.nodes {
             y.push_str(&format!(
@@ -250,7 +247,12 @@ impl Lab {
 
     /// The client's neighbour entry for the VIP: its MAC, if resolved.
     pub fn client_vip_mac(&self) -> Option<String> {
-        let (_, out) = try_run(&["ip", "-n", &self.client, "neigh", "show", VIP]);
+        self.client_mac_of(VIP)
+    }
+
+    /// The client's neighbour entry for `ip` (ARP or NDP): its MAC, if resolved.
+    pub fn client_mac_of(&self, ip: &str) -> Option<String> {
+        let (_, out) = try_run(&["ip", "-n", &self.client, "neigh", "show", ip]);
         let mut words = out.split_whitespace();
         while let Some(w) = words.next() {
             if w == "lladdr" {
@@ -264,8 +266,14 @@ impl Lab {
     /// kernel answers with a reset. True if anything answered within a second (which
     /// also makes the client's kernel resolve the VIP).
     pub fn client_probe(&self) -> bool {
+        self.client_probe_of(VIP)
+    }
+
+    /// [`Self::client_probe`] for any address.
+    pub fn client_probe_of(&self, ip: &str) -> bool {
         in_ns(&self.client, || {
-            let addr: SocketAddr = format!("{VIP}:1").parse().unwrap();
+            let ip: std::net::IpAddr = ip.parse().unwrap();
+            let addr = SocketAddr::new(ip, 1);
             match TcpStream::connect_timeout(&addr, Duration::from_secs(1)) {
                 Ok(_) => true,
                 Err(e) => e.kind() == std::io::ErrorKind::ConnectionRefused,
@@ -422,13 +430,18 @@ pub fn sample(text: &str, name: &str, needle: &str) -> Option<f64> {
 /// The node whose metrics say it announces the VIP and has sent its gratuitous ARP
 /// (so it is past its conflict probe and answers requests), if exactly one does.
 pub fn announcer(lab: &Lab, up: &[&str]) -> Option<String> {
+    announcer_of(lab, VIP, up)
+}
+
+/// [`announcer`] for any address.
+pub fn announcer_of(lab: &Lab, vip: &str, up: &[&str]) -> Option<String> {
     let holders: Vec<String> = lab
         .nodes
         .iter()
         .filter(|n| up.contains(&n.name.as_str()))
         .filter(|n| {
             metrics(lab, n).is_some_and(|m| {
-                let ip = format!("ip=\"{VIP}\"");
+                let ip = format!("ip=\"{vip}\"");
                 sample(&m, "metallb_speaker_announced", &ip) == Some(1.0)
                     && sample(&m, "metallb_layer2_gratuitous_sent", &ip) >= Some(1.0)
             })
