@@ -8,14 +8,17 @@
 pub mod announce;
 pub mod bfd;
 pub mod bgp;
+pub mod driver;
 pub mod election;
 #[doc(hidden)]
 pub mod fuzz_harness;
+pub mod interfaces;
 pub mod io;
 pub mod layer2;
 pub mod members;
 pub mod node_meta;
 pub mod speaker;
+pub mod standalone;
 pub mod sys;
 pub mod time;
 pub use speaker::{Speaker, SpeakerConfig};

@@ -71,10 +71,23 @@ pub struct Speaker {
     newcomers: BTreeSet<String>,
     /// What the other live members say about their interfaces (membership metadata).
     peer_meta: BTreeMap<String, NodeMeta>,
+    /// Where membership joined; joined again when the node's links come back.
+    seeds: Vec<SocketAddr>,
+    /// The node's links came back and it rejoined: announcing waits for the first
+    /// member to answer (or [`REJOIN_SETTLE_MAX`]).
+    rejoining: bool,
 }
 
 /// How long a speaker that just joined the membership waits before announcing.
 pub const JOIN_SETTLE: Duration = Duration::from_millis(500);
+
+/// The longest a node whose links came back waits for the membership to answer before
+/// announcing anyway (then it is alone: the others are really gone).
+pub const REJOIN_SETTLE_MAX: Duration = Duration::from_secs(2);
+
+/// Once a member answers a node that rejoined, how long it still waits: the others
+/// learn of it from the same exchange, so they stop answering its conflict probes.
+pub const REJOIN_MARGIN: Duration = Duration::from_millis(100);
 
 /// After a planned shutdown starts, how long this node keeps answering for its
 /// addresses: long enough for the successor to hear our Leave, take over and send its
@@ -112,6 +125,8 @@ impl Speaker {
             stop_answering_at: None,
             newcomers: BTreeSet::new(),
             peer_meta: BTreeMap::new(),
+            seeds: Vec::new(),
+            rejoining: false,
         }
     }
 
@@ -128,6 +143,7 @@ impl Speaker {
             tracing::warn!(error = %e, "interfaces not shared with the other members");
         }
         members.join(io.now(), seeds);
+        self.seeds = seeds.to_vec();
         self.announce_after = Some(io.now() + JOIN_SETTLE);
         self.members = Some(members.members().map(str::to_owned).collect());
         self.detector = Some((members, addr));
@@ -156,6 +172,11 @@ impl Speaker {
                 && name != self.cfg.node
             {
                 self.newcomers.insert(name);
+                if self.rejoining {
+                    self.rejoining = false;
+                    let soon = io.now() + REJOIN_MARGIN;
+                    self.announce_after = self.announce_after.map(|t| t.min(soon));
+                }
             }
         }
         let someone_back = !self.newcomers.is_empty();
@@ -223,6 +244,28 @@ impl Speaker {
         self.recompute(io);
     }
 
+    /// Replaces the configuration, the Services and the nodes at once, with one
+    /// election: a reload that changes several of them never passes through a mixture
+    /// of old and new (which could withdraw an address only to probe and announce it
+    /// again).
+    pub fn set_view(
+        &mut self,
+        io: &mut impl Io,
+        config: Config,
+        services: Vec<ServiceView>,
+        nodes: BTreeMap<String, NodeInfo>,
+    ) {
+        self.config = Some(config);
+        self.services = services;
+        self.nodes = nodes;
+        self.recompute(io);
+    }
+
+    /// The failure detector, when membership is on (for its counters and members).
+    pub fn membership(&self) -> Option<&Members> {
+        self.detector.as_ref().map(|(m, _)| m)
+    }
+
     /// Replaces the known nodes.
     pub fn set_nodes(&mut self, io: &mut impl Io, nodes: BTreeMap<String, NodeInfo>) {
         self.nodes = nodes;
@@ -238,13 +281,37 @@ impl Speaker {
     /// Replaces this node's interfaces eligible for Layer 2 announcing. The other
     /// members hear of the change through the membership metadata, so that a node
     /// whose announcing interface went down stops being a candidate everywhere.
+    ///
+    /// A node that had none (its links were down: it was cut off) and gets one back
+    /// rejoins the membership through its seeds and announces nothing until a member
+    /// has answered ([`REJOIN_MARGIN`] after that, at most [`REJOIN_SETTLE_MAX`]).
+    /// Otherwise it would still hold the others dead, elect itself, probe the address
+    /// and find it answered by the node that took it over (which still holds *it*
+    /// dead): a "conflict" that keeps the address unannounced for the conflict retry
+    /// interval once the membership has healed and handed the address back. A fixed
+    /// settle is not enough: the node's neighbour entries went with its carrier, so the
+    /// first exchange can take hundreds of milliseconds.
     pub fn set_interfaces(&mut self, io: &mut impl Io, interfaces: Vec<Interface>) {
+        let regained = self.interfaces.is_empty() && !interfaces.is_empty();
         self.interfaces = interfaces;
         let meta = self.my_meta().encode();
         if let Some((m, _)) = &mut self.detector
             && let Err(e) = m.set_meta(io.now(), meta)
         {
             tracing::warn!(error = %e, "interfaces not shared with the other members");
+        }
+        if regained
+            && self.stop_answering_at.is_none()
+            && let Some((m, _)) = &mut self.detector
+        {
+            m.join(io.now(), &self.seeds);
+            self.rejoining = !self.seeds.is_empty();
+            let settle = if self.rejoining {
+                REJOIN_SETTLE_MAX
+            } else {
+                JOIN_SETTLE
+            };
+            self.announce_after = Some(io.now() + settle);
         }
         self.recompute(io);
     }
@@ -345,6 +412,7 @@ impl Speaker {
         }
         if self.announce_after.is_some_and(|t| t <= now) {
             self.announce_after = None;
+            self.rejoining = false;
             self.recompute(io);
         }
         self.announcer.handle_timeout(now);

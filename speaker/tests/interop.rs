@@ -7,6 +7,8 @@
 //! Needs root and the `frr`, `bird2` and `gobgpd` packages, so the tests are ignored by
 //! default; CI runs them with `cargo test -p ferrolb-speaker --test interop -- --ignored`.
 
+mod lab;
+
 use std::collections::BTreeMap;
 use std::io::{ErrorKind, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -16,6 +18,7 @@ use std::time::{Duration, Instant as WallInstant};
 use ferrolb_speaker::bgp::session::{Output, PeerAs, Route, Session, SessionConfig, State};
 use ferrolb_speaker::time::Instant;
 use ipnet::IpNet;
+use lab::run;
 
 /// A namespace with FRR in it; everything is torn down on drop, processes by PID.
 struct Lab {
@@ -25,19 +28,6 @@ struct Lab {
     /// Our address and the router's, on a /30 of 10.213.0.0/24 unique to each test.
     ours: Ipv4Addr,
     theirs: Ipv4Addr,
-}
-
-fn run(cmd: &[&str]) -> String {
-    let out = Command::new(cmd[0])
-        .args(&cmd[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Our address and the router's for a test's slot: `10.213.0.<4 * slot + 1, + 2>`.

@@ -6,6 +6,8 @@
 //! Needs root; ignored by default, run by CI with
 //! `cargo test -p ferrolb-speaker --test kernel_l2 -- --ignored`.
 
+mod lab;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::IpAddr;
 use std::process::{Child, Command, Stdio};
@@ -16,19 +18,7 @@ use ferrolb_speaker::layer2::responder::{Interface, action_frames, handle_frame}
 use ferrolb_speaker::sys::packet::{PacketSocket, mac};
 use ferrolb_speaker::time::Instant;
 use ferrolb_wire::Mac;
-
-fn run(cmd: &[&str]) -> String {
-    let out = Command::new(cmd[0])
-        .args(&cmd[1..])
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use lab::run;
 
 /// A client namespace on a veth whose other end stays here, unaddressed: like a node's
 /// NIC on which the speaker answers for addresses it does not configure.

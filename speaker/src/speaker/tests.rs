@@ -20,6 +20,7 @@ struct Rec {
     streams: Vec<(ConnId, Vec<u8>)>,
     closes: Vec<ConnId>,
     wake: Option<Instant>,
+    datagrams: Vec<(SocketAddr, Vec<u8>)>,
 }
 
 impl Io for Rec {
@@ -29,7 +30,9 @@ impl Io for Rec {
     fn send_frame(&mut self, iface: &str, frame: &[u8]) {
         self.frames.push((iface.to_owned(), frame.to_vec()));
     }
-    fn send_datagram(&mut self, _: SocketAddr, _: SocketAddr, _: &[u8]) {}
+    fn send_datagram(&mut self, _: SocketAddr, to: SocketAddr, data: &[u8]) {
+        self.datagrams.push((to, data.to_vec()));
+    }
     fn connect(&mut self, conn: ConnId, spec: &ConnectSpec) {
         self.connects.push((conn, spec.clone()));
     }
@@ -81,6 +84,14 @@ fn svc(ip: &str, ep_node: &str) -> ServiceView {
     }
 }
 
+fn speaker(node: &str) -> Speaker {
+    Speaker::new(SpeakerConfig {
+        node: node.into(),
+        ignore_exclude_lb: false,
+        announcer: AnnouncerConfig::default(),
+    })
+}
+
 fn eth0(mac: u8) -> Interface {
     Interface {
         name: "eth0".into(),
@@ -92,11 +103,7 @@ fn eth0(mac: u8) -> Interface {
 /// Two nodes; returns the speaker on the node that wins 192.0.2.10 and the other one.
 fn pair(io: &mut Rec, yaml: &str) -> (Speaker, Speaker) {
     let mk = |n: &str, mac: u8, io: &mut Rec| {
-        let mut s = Speaker::new(SpeakerConfig {
-            node: n.into(),
-            ignore_exclude_lb: false,
-            announcer: AnnouncerConfig::default(),
-        });
+        let mut s = speaker(n);
         s.set_interfaces(io, vec![eth0(mac)]);
         s.set_nodes(io, [node("a"), node("b")].into());
         s.set_members(io, Some(["a".to_owned(), "b".to_owned()].into()));
@@ -192,11 +199,7 @@ fn losing_the_winner_from_membership_moves_the_address_with_an_immediate_burst()
 #[test]
 fn a_new_address_is_probed_first() {
     let mut io = Rec::default();
-    let mut s = Speaker::new(SpeakerConfig {
-        node: "a".into(),
-        ignore_exclude_lb: false,
-        announcer: AnnouncerConfig::default(),
-    });
+    let mut s = speaker("a");
     s.set_interfaces(&mut io, vec![eth0(1)]);
     s.set_nodes(&mut io, [node("a")].into());
     s.set_config(&mut io, config(L2));
@@ -215,11 +218,7 @@ fn a_new_address_is_probed_first() {
 #[test]
 fn bgp_peer_gets_a_session_with_md5_source_and_ttl_and_our_routes() {
     let mut io = Rec::default();
-    let mut s = Speaker::new(SpeakerConfig {
-        node: "a".into(),
-        ignore_exclude_lb: false,
-        announcer: AnnouncerConfig::default(),
-    });
+    let mut s = speaker("a");
     s.set_nodes(&mut io, [node("a")].into());
     s.set_services(&mut io, vec![svc("192.0.2.10", "a")]);
     s.set_config(&mut io, config(&(L2.to_owned() + BGP)));
@@ -240,14 +239,164 @@ fn bgp_peer_gets_a_session_with_md5_source_and_ttl_and_our_routes() {
 #[test]
 fn without_configuration_nothing_is_announced() {
     let mut io = Rec::default();
-    let mut s = Speaker::new(SpeakerConfig {
-        node: "a".into(),
-        ignore_exclude_lb: false,
-        announcer: AnnouncerConfig::default(),
-    });
+    let mut s = speaker("a");
     s.set_interfaces(&mut io, vec![eth0(1)]);
     s.set_nodes(&mut io, [node("a")].into());
     s.set_services(&mut io, vec![svc("192.0.2.10", "a")]);
     assert!(io.frames.is_empty());
     assert!(s.l2_announced().is_empty());
+}
+
+fn members(name: &str, addr: SocketAddr) -> Members {
+    use crate::members::{Member, Members, MembersConfig};
+    let me = Member {
+        name: name.into(),
+        addr,
+    };
+    Members::new(MembersConfig::default(), me, b"key", 7).unwrap()
+}
+
+#[test]
+fn a_node_whose_links_come_back_rejoins_and_settles_before_probing() {
+    let mut io = Rec::default();
+    let mut s = speaker("a");
+    s.set_interfaces(&mut io, vec![eth0(1)]);
+    s.set_view(
+        &mut io,
+        config(L2),
+        vec![svc("192.0.2.10", "a")],
+        [node("a"), node("b")].into(),
+    );
+    let me: SocketAddr = "10.0.0.1:7946".parse().unwrap();
+    let seed: SocketAddr = "10.0.0.2:7946".parse().unwrap();
+    s.enable_membership(&mut io, members("a", me), me, &[seed]);
+    let step = |s: &mut Speaker, io: &mut Rec, until_ms: u64| {
+        while io.now < Instant::from_nanos(until_ms * 1_000_000) {
+            io.now = io.now + Duration::from_millis(10);
+            s.handle_timeout(io);
+        }
+    };
+    step(&mut s, &mut io, 2_000);
+    assert_eq!(s.l2_announced().len(), 1, "alone, a announces");
+    // Carrier lost: nothing to announce on.
+    s.set_interfaces(&mut io, Vec::new());
+    assert!(s.l2_announced().is_empty());
+    step(&mut s, &mut io, 3_000);
+    // Carrier back: a rejoins at once and sends nothing on the LAN while it settles.
+    io.frames.clear();
+    io.datagrams.clear();
+    s.set_interfaces(&mut io, vec![eth0(1)]);
+    assert!(
+        io.datagrams.iter().any(|(to, _)| *to == seed),
+        "rejoined through the seed"
+    );
+    let back = io.now;
+    // Nobody answers (b is really gone): a waits the longest rejoin settle.
+    let settle_ms = REJOIN_SETTLE_MAX.as_millis() as u64;
+    step(&mut s, &mut io, 3_000 + settle_ms - 20);
+    assert!(
+        io.frames.is_empty(),
+        "no probe before the membership answered or the settle ran out"
+    );
+    step(&mut s, &mut io, 3_000 + settle_ms + 1_000);
+    assert!(!io.frames.is_empty());
+    assert_eq!(s.l2_announced().len(), 1, "announces again after {back}");
+}
+
+/// Two speakers whose membership datagrams are delivered (or not) by the test.
+struct Cluster {
+    nodes: Vec<(Speaker, Rec, SocketAddr)>,
+    connected: bool,
+}
+
+impl Cluster {
+    fn new() -> Self {
+        let addrs: Vec<SocketAddr> = ["10.0.0.1:7946", "10.0.0.2:7946"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        let mut nodes = Vec::new();
+        for (i, name) in ["a", "b"].iter().enumerate() {
+            let mut io = Rec::default();
+            let mut s = speaker(name);
+            s.set_interfaces(&mut io, vec![eth0(i as u8 + 1)]);
+            s.set_view(
+                &mut io,
+                config(L2),
+                vec![svc("192.0.2.10", "a")],
+                [node("a"), node("b")].into(),
+            );
+            let seeds: Vec<SocketAddr> = addrs.iter().copied().filter(|a| *a != addrs[i]).collect();
+            s.enable_membership(&mut io, members(name, addrs[i]), addrs[i], &seeds);
+            nodes.push((s, io, addrs[i]));
+        }
+        Self {
+            nodes,
+            connected: true,
+        }
+    }
+
+    /// Advances time in 1 ms steps to `until`, delivering datagrams while connected.
+    fn run_to(&mut self, until: Instant) {
+        while self.nodes[0].1.now < until {
+            for (s, io, _) in &mut self.nodes {
+                io.now = io.now + Duration::from_millis(1);
+                s.handle_timeout(io);
+            }
+            for i in 0..self.nodes.len() {
+                // Frames first: on a real LAN an ARP probe needs no neighbour
+                // resolution, while the membership exchange after a carrier loss does.
+                let frames = std::mem::take(&mut self.nodes[i].1.frames);
+                let out = std::mem::take(&mut self.nodes[i].1.datagrams);
+                let from = self.nodes[i].2;
+                if !self.connected {
+                    continue;
+                }
+                for (j, (s, io, _)) in self.nodes.iter_mut().enumerate() {
+                    if j != i {
+                        for (_, f) in &frames {
+                            s.handle_frame(io, "eth0", f);
+                        }
+                    }
+                }
+                for (to, data) in out {
+                    if let Some((s, io, _)) = self.nodes.iter_mut().find(|n| n.2 == to) {
+                        s.handle_datagram(io, from, &data);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_node_whose_links_come_back_announces_once_a_member_answers() {
+    let mut c = Cluster::new();
+    c.run_to(Instant::from_nanos(3_000_000_000));
+    let w = c
+        .nodes
+        .iter()
+        .position(|n| !n.0.l2_announced().is_empty())
+        .expect("one node announces");
+    let other = 1 - w;
+    // The winner is cut off: the other takes over; the winner has nothing to announce on.
+    c.connected = false;
+    let (s, io, _) = &mut c.nodes[w];
+    s.set_interfaces(io, Vec::new());
+    c.run_to(Instant::from_nanos(5_000_000_000));
+    assert_eq!(
+        c.nodes[other].0.l2_announced().len(),
+        1,
+        "the other took over"
+    );
+    // Links back: the membership heals within milliseconds, and the winner takes its
+    // address back well before the longest settle, without a conflict.
+    c.connected = true;
+    let (s, io, _) = &mut c.nodes[w];
+    let mac = (w + 1) as u8;
+    s.set_interfaces(io, vec![eth0(mac)]);
+    c.run_to(Instant::from_nanos(6_000_000_000));
+    let (s, _, _) = &c.nodes[w];
+    assert!(s.conflicts().is_empty(), "{:?}", s.conflicts());
+    assert_eq!(s.l2_announced().len(), 1, "back within a second");
 }
