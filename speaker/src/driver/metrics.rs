@@ -56,6 +56,9 @@ pub struct Snapshot {
     pub driver: DriverCounters,
     /// Whether the last reload was refused.
     pub config_stale: bool,
+    /// Address conflicts found (another host answered our RFC 5227 probe), per
+    /// address.
+    pub conflicts: BTreeMap<IpAddr, u64>,
 }
 
 /// Escapes a label value (`\`, `"`, newline).
@@ -203,6 +206,18 @@ pub fn render(s: &Snapshot) -> String {
         );
     }
     o.family(
+        "ferrolb_layer2_address_conflicts_total",
+        "counter",
+        "Times another host answered the conflict probe for an address, which is then not announced (retried every 10 s).",
+    );
+    for (ip, v) in &s.conflicts {
+        o.sample(
+            "ferrolb_layer2_address_conflicts_total",
+            &[("ip", &ip.to_string())],
+            *v,
+        );
+    }
+    o.family(
         "ferrolb_speaker_reloads_total",
         "counter",
         "Configuration reloads (SIGHUP), by result.",
@@ -316,6 +331,18 @@ fn members(o: &mut Out, c: &MemberCounters, live: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn address_conflicts_are_counted_per_address() {
+        let mut s = Snapshot::default();
+        s.conflicts.insert("192.0.2.7".parse().unwrap(), 2);
+        let text = render(&s);
+        assert!(
+            text.contains("ferrolb_layer2_address_conflicts_total{ip=\"192.0.2.7\"} 2\n"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE ferrolb_layer2_address_conflicts_total counter"));
+    }
 
     #[test]
     fn metallb_names_labels_and_values() {

@@ -599,6 +599,14 @@ impl Driver {
             interfaces: self.ports.keys().cloned().collect(),
             driver: self.counters.clone(),
             config_stale: self.config_stale,
+            conflicts: self
+                .speaker
+                .conflicts()
+                .iter()
+                .fold(BTreeMap::new(), |mut m, c| {
+                    *m.entry(c.ip).or_insert(0) += 1;
+                    m
+                }),
         }
     }
 }
