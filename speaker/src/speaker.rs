@@ -316,6 +316,29 @@ impl Speaker {
         self.recompute(io);
     }
 
+    /// What this node would announce if it could announce on any interface: MetalLB's
+    /// election, which does not look at interfaces. An address here whose
+    /// L2Advertisements name only interfaces this node lacks is MetalLB's
+    /// `announceFailed`: the operator named an interface that does not exist. ferrolb
+    /// elects another node instead when one has the interface; this view is what the
+    /// warning is judged on, so a misspelt interface is still reported.
+    pub fn announcements_ignoring_interfaces(&self) -> Announcements {
+        let Some(cfg) = &self.config else {
+            return Announcements::default();
+        };
+        let mut nodes = self.election_nodes();
+        if let Some(me) = nodes.get_mut(&self.cfg.node) {
+            me.up_interfaces = None;
+        }
+        let world = World {
+            config: cfg,
+            nodes: &nodes,
+            members: self.members.as_ref(),
+            ignore_exclude_lb: self.cfg.ignore_exclude_lb,
+        };
+        announcements(&world, &self.cfg.node, &self.services)
+    }
+
     fn my_meta(&self) -> NodeMeta {
         NodeMeta::new(self.interfaces.iter().map(|i| (i.name.as_str(), i.mac)))
     }

@@ -518,7 +518,10 @@ impl Driver {
             self.call(|s, io| s.handle_closed(io, c));
         }
         self.update_groups();
-        let failures = announce_failures(self.speaker.announcements(), &self.existing);
+        let failures = announce_failures(
+            &self.speaker.announcements_ignoring_interfaces(),
+            &self.existing,
+        );
         let failing: BTreeSet<IpAddr> = failures.iter().map(|f| f.ip).collect();
         for f in failures.iter().filter(|f| !self.failing.contains(&f.ip)) {
             *self.counters.announce_failed.entry(f.ip).or_default() += 1;

@@ -400,3 +400,32 @@ fn a_node_whose_links_come_back_announces_once_a_member_answers() {
     assert!(s.conflicts().is_empty(), "{:?}", s.conflicts());
     assert_eq!(s.l2_announced().len(), 1, "back within a second");
 }
+
+/// An L2Advertisement naming an interface the node lacks: ferrolb does not elect the
+/// node, but the view the announceFailed warning is judged on still has the address.
+#[test]
+fn a_missing_named_interface_is_not_elected_but_still_reported() {
+    let mut io = Rec::default();
+    let yaml = format!("{L2}spec:\n  interfaces: [eth9]\n");
+    let mut s = speaker("a");
+    s.set_interfaces(&mut io, vec![eth0(1)]);
+    s.set_nodes(&mut io, [node("a")].into());
+    s.set_members(&mut io, Some(["a".to_owned()].into()));
+    s.set_services(&mut io, vec![svc("192.0.2.10", "a")]);
+    s.set_config(&mut io, config(&yaml));
+    let ip: IpAddr = "192.0.2.10".parse().unwrap();
+    assert!(
+        !s.announcements().layer2.contains_key(&ip),
+        "not a candidate"
+    );
+    let all = s.announcements_ignoring_interfaces();
+    let a = all.layer2.get(&ip).expect("would win on interfaces alone");
+    assert_eq!(
+        crate::interfaces::announce_failures(&all, &["eth0".to_owned()].into())
+            .iter()
+            .map(|f| f.ip)
+            .collect::<Vec<_>>(),
+        vec![ip]
+    );
+    assert!(a.interfaces.contains("eth9"));
+}
